@@ -1,0 +1,13 @@
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "util/exitcode.h"
+
+/* Placeholder until the command is written. */
+int cmd_verify(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "suture: 'verify' is not implemented yet\n");
+	return EXIT_INTERNAL;
+}

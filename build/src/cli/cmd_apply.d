@@ -1,4 +1,0 @@
-build/src/cli/cmd_apply.o: src/cli/cmd_apply.c src/cli/commands.h \
- src/util/exitcode.h
-src/cli/commands.h:
-src/util/exitcode.h:

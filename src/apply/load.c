@@ -1,0 +1,353 @@
+#include "apply/load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "apply/record.h"
+#include "elf/elf_file.h"
+#include "util/fault.h"
+
+#define PAGE 4096ULL
+#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+#define REACH (1ULL << 31)
+/* Keep clear of the object's neighbours: the heap grows up behind an
+ * executable, so never place the image right above an object. */
+#define GUARD (16 * PAGE)
+#define LOWEST_ADDR 0x10000ULL
+
+void image_layout(struct image *img, const struct patch *p)
+{
+	memset(img, 0, sizeof(*img));
+	img->record_size = PAGE_UP(record_size((uint32_t)p->nfuncs));
+	uint64_t at = img->record_size;
+	for (int i = 0; i < PATCH_PART_COUNT; i++) {
+		img->part_addr[i] = at; /* relative until placed */
+		img->part_size[i] = p->part_size[i];
+		img->part_span[i] = PAGE_UP(p->part_size[i]);
+		at += img->part_span[i];
+	}
+	img->total = at;
+}
+
+/* True when [a, a + len) and the object are all within rel32 reach. */
+static int within_reach(uint64_t a, uint64_t len, const struct mem_object *obj)
+{
+	uint64_t lo = a < obj->lo ? a : obj->lo;
+	uint64_t hi = a + len > obj->hi ? a + len : obj->hi;
+	return hi - lo < REACH - PAGE;
+}
+
+int image_place(struct image *img, const struct process_state *ps, const struct mem_object *obj)
+{
+	const struct proc_maps *m = &ps->maps;
+	uint64_t best = 0, best_distance = UINT64_MAX, len = img->total;
+
+	/* Gaps between mappings: [prev_end, next_start).  The highest fit
+	 * below the object, or the lowest fit above it, is closest. */
+	for (size_t i = 0; i <= m->count; i++) {
+		uint64_t gap_lo = i == 0 ? LOWEST_ADDR : m->maps[i - 1].end + GUARD;
+		uint64_t gap_hi = i == m->count ? 0x7ffffffff000ULL : m->maps[i].start;
+		if (gap_hi < GUARD || gap_hi - GUARD <= gap_lo || gap_hi - GUARD - gap_lo < len)
+			continue;
+		gap_hi -= GUARD;
+		uint64_t candidate = gap_hi <= obj->lo ? (gap_hi - len) & ~(PAGE - 1) : gap_lo;
+		if (candidate < gap_lo || !within_reach(candidate, len, obj))
+			continue;
+		uint64_t distance = candidate < obj->lo ? obj->lo - candidate : candidate - obj->hi;
+		if (distance < best_distance) {
+			best = candidate;
+			best_distance = distance;
+		}
+	}
+	if (!best)
+		return -ENOSPC;
+	img->base = best;
+	for (int i = 0; i < PATCH_PART_COUNT; i++)
+		img->part_addr[i] += best;
+	return 0;
+}
+
+void image_free(struct image *img)
+{
+	for (int i = 0; i < PATCH_PART_COUNT; i++) {
+		free(img->bytes[i]);
+		img->bytes[i] = NULL;
+	}
+}
+
+struct symbol_scope {
+	const struct process_state *ps;
+	struct elf_file **files; /* one per object, opened on first use */
+};
+
+static struct elf_file *scope_open(struct symbol_scope *s, size_t i)
+{
+	if (s->files[i])
+		return s->files[i];
+	const struct mem_object *o = &s->ps->objects[i];
+	char path[128];
+	/* map_files reaches the mapped file even after it was deleted. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->ps->pid,
+		 o->map->start, o->map->end);
+	if (elf_file_open(path, &s->files[i]) == 0)
+		return s->files[i];
+	s->files[i] = NULL;
+	return NULL;
+}
+
+/* Resolve a dynamic symbol in the process's objects, in load order. */
+static int resolve_symbol(struct symbol_scope *s, const char *name, uint64_t *addr)
+{
+	for (size_t i = 0; i < s->ps->nobjects; i++) {
+		struct elf_file *f = scope_open(s, i);
+		uint64_t value;
+		if (f && elf_file_lookup_dynsym(f, name, &value) == 0 && value) {
+			*addr = s->ps->objects[i].bias + value;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int apply_reloc(const struct image *img, const struct patch_reloc *r, uint64_t s_addr,
+		       char *err, size_t errlen)
+{
+	uint64_t place = img->part_addr[r->part] + r->offset;
+	uint8_t *at = img->bytes[r->part] + r->offset;
+
+	if (r->type == PATCH_RELOC_ABS64) {
+		uint64_t v = s_addr + (uint64_t)r->addend;
+		memcpy(at, &v, 8);
+		return 0;
+	}
+	int64_t v = (int64_t)(s_addr + (uint64_t)r->addend - place);
+	if (v < INT32_MIN || v > INT32_MAX) {
+		snprintf(err, errlen, "relocation at part %u offset 0x%" PRIx64
+			 " does not reach its target 0x%" PRIx64 " from 0x%" PRIx64,
+			 r->part, r->offset, s_addr, place);
+		return -ERANGE;
+	}
+	int32_t v32 = (int32_t)v;
+	memcpy(at, &v32, 4);
+	return 0;
+}
+
+int image_relocate(struct image *img, const struct patch *p, const struct process_state *ps,
+		   const struct mem_object *obj, char *err, size_t errlen)
+{
+	int ret = 0;
+	struct symbol_scope scope = { ps, calloc(ps->nobjects + 1, sizeof(struct elf_file *)) };
+
+	if (!scope.files)
+		return -ENOMEM;
+	for (int i = 0; i < PATCH_PART_COUNT && !ret; i++) {
+		if (i == PATCH_PART_BSS || !p->part_size[i])
+			continue;
+		img->bytes[i] = malloc(p->part_size[i]);
+		if (!img->bytes[i])
+			ret = -ENOMEM;
+		else
+			memcpy(img->bytes[i], p->part_data[i], p->part_size[i]);
+	}
+	for (size_t i = 0; i < p->nrelocs && !ret; i++) {
+		const struct patch_reloc *r = &p->relocs[i];
+		uint64_t s_addr = 0;
+		switch (r->target_kind) {
+		case PATCH_TARGET_PATCH:
+			s_addr = img->part_addr[r->target_part] + r->target;
+			break;
+		case PATCH_TARGET_OBJECT:
+			s_addr = obj->bias + r->target;
+			break;
+		default:
+			if (resolve_symbol(&scope, r->symbol, &s_addr)) {
+				snprintf(err, errlen, "symbol %s needed by the patch is not defined "
+					 "by any object loaded in process %d", r->symbol, (int)ps->pid);
+				ret = -ENOENT;
+			}
+			break;
+		}
+		if (!ret)
+			ret = apply_reloc(img, r, s_addr, err, errlen);
+	}
+	for (size_t i = 0; i < ps->nobjects; i++)
+		if (scope.files[i])
+			elf_file_close(scope.files[i]);
+	free(scope.files);
+	return ret;
+}
+
+static int run_call(struct process_state *ps, struct thread *t, const struct inject_site *site,
+		    long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		    uint64_t a5, int64_t *result)
+{
+	const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+	(void)ps;
+	return inject_syscall(t, site, nr, args, result);
+}
+
+int inject_site_find(const struct process_state *ps, struct inject_site *site)
+{
+	for (size_t i = 0; i < ps->nobjects; i++) {
+		const struct mem_object *o = &ps->objects[i];
+		uint64_t start = (o->text_end + 15) & ~15ULL;
+		if (!o->slack_end || start + INJECT_SITE_SIZE > o->slack_end)
+			continue;
+		return inject_site_claim(site, ps->memfd, start);
+	}
+	return -ENOSPC;
+}
+
+static int map_parts(struct image *img, struct process_state *ps, struct thread *t,
+		     const struct inject_site *site, int fd, char *err, size_t errlen)
+{
+	static const int prot[PATCH_PART_COUNT] = {
+		PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE
+	};
+	int64_t r;
+	uint64_t offset = 0;
+
+	for (int i = -1; i < PATCH_PART_COUNT; i++) {
+		uint64_t addr = i < 0 ? img->base : img->part_addr[i];
+		uint64_t len = i < 0 ? img->record_size : img->part_span[i];
+		int pr = i < 0 ? PROT_READ : prot[i];
+		if (!len)
+			continue;
+		int ret = run_call(ps, t, site, SYS_mmap, addr, len, (uint64_t)pr,
+				   MAP_PRIVATE | MAP_FIXED_NOREPLACE, (uint64_t)fd, offset, &r);
+		if (ret)
+			return ret;
+		if (r < 0 || (uint64_t)r != addr) {
+			snprintf(err, errlen, "mmap of %" PRIu64 " bytes at 0x%" PRIx64
+				 " in process %d failed: %s", len, addr, (int)ps->pid,
+				 r < 0 ? strerror((int)-r) : "kernel chose another address");
+			if (r >= 0)
+				run_call(ps, t, site, SYS_munmap, (uint64_t)r, len, 0, 0, 0, 0, &r);
+			else if (img->base != addr)
+				run_call(ps, t, site, SYS_munmap, img->base, addr - img->base, 0, 0, 0, 0, &r);
+			return r == -EEXIST ? -EEXIST : -EIO;
+		}
+		offset += len;
+		fault_point("mapped-part");
+	}
+	return 0;
+}
+
+int image_map(struct image *img, const char *name, struct process_state *ps, struct thread *t,
+	      char *err, size_t errlen)
+{
+	struct inject_site site;
+	char memfd_name[INJECT_STRING_MAX];
+	int64_t fd, r;
+
+	int ret = inject_site_find(ps, &site);
+	if (ret) {
+		snprintf(err, errlen, "no object in process %d has %d unused bytes after its code "
+			 "to run system calls from", (int)ps->pid, INJECT_SITE_SIZE);
+		return ret;
+	}
+	/* The kernel prefixes "memfd:"; maps then shows /memfd:suture:NAME. */
+	snprintf(memfd_name, sizeof(memfd_name), "suture:%.38s", name);
+	ret = inject_site_set_string(&site, memfd_name);
+	fault_point("site-written");
+	if (!ret)
+		ret = run_call(ps, t, &site, SYS_memfd_create, site.string_addr, MFD_CLOEXEC, 0, 0, 0,
+			       0, &fd);
+	fault_point("memfd-created");
+	if (!ret && fd < 0) {
+		snprintf(err, errlen, "memfd_create in process %d failed: %s", (int)ps->pid,
+			 strerror((int)-fd));
+		ret = -EIO;
+	}
+	if (!ret) {
+		ret = run_call(ps, t, &site, SYS_ftruncate, (uint64_t)fd, img->total, 0, 0, 0, 0, &r);
+		if (!ret && r < 0) {
+			snprintf(err, errlen, "ftruncate of suture's memfd in process %d failed: %s",
+				 (int)ps->pid, strerror((int)-r));
+			ret = -EIO;
+		}
+		if (!ret)
+			ret = map_parts(img, ps, t, &site, (int)fd, err, errlen);
+		int close_ret = run_call(ps, t, &site, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, &r);
+		if (!ret)
+			ret = close_ret;
+	}
+	int release = inject_site_release(&site);
+	return ret ? ret : release;
+}
+
+int image_write(const struct image *img, const struct process_state *ps)
+{
+	for (int i = 0; i < PATCH_PART_COUNT; i++) {
+		if (i == PATCH_PART_BSS || !img->bytes[i])
+			continue;
+		int ret = proc_mem_write(ps->memfd, img->part_addr[i], img->bytes[i], img->part_size[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int target_munmap(struct process_state *ps, struct thread *t, uint64_t start, uint64_t len)
+{
+	struct inject_site site;
+	int64_t r;
+
+	int ret = inject_site_find(ps, &site);
+	if (ret)
+		return ret;
+	ret = run_call(ps, t, &site, SYS_munmap, start, len, 0, 0, 0, 0, &r);
+	int release = inject_site_release(&site);
+	if (!ret && r < 0)
+		ret = (int)r;
+	return ret ? ret : release;
+}
+
+int target_close_leftover_fds(struct process_state *ps, struct thread *t, int *closed)
+{
+	char dir_path[64], link_path[320], target[256];
+	struct inject_site site;
+	int ret = 0;
+
+	*closed = 0;
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/fd", (int)ps->pid);
+	DIR *d = opendir(dir_path);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int claimed = 0;
+	while ((de = readdir(d)) && !ret) {
+		snprintf(link_path, sizeof(link_path), "%s/%s", dir_path, de->d_name);
+		ssize_t n = readlink(link_path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, RECORD_MAP_PREFIX, strlen(RECORD_MAP_PREFIX)))
+			continue;
+		if (!claimed) {
+			ret = inject_site_find(ps, &site);
+			if (ret)
+				break;
+			claimed = 1;
+		}
+		int64_t r;
+		ret = run_call(ps, t, &site, SYS_close, (uint64_t)atoi(de->d_name), 0, 0, 0, 0, 0, &r);
+		if (!ret && r == 0)
+			(*closed)++;
+	}
+	closedir(d);
+	if (claimed) {
+		int release = inject_site_release(&site);
+		if (!ret)
+			ret = release;
+	}
+	return ret;
+}

@@ -1,0 +1,179 @@
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+#include "ptrace/ptrace.h"
+
+/* Kernel-internal syscall restart codes, visible in rax at a ptrace-stop. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+#define INJECT_CODE_MAX 128
+
+int inject_site_claim(struct inject_site *site, int memfd, uint64_t addr)
+{
+	site->addr = addr;
+	site->memfd = memfd;
+	site->string_addr = addr + INJECT_CODE_MAX;
+	return proc_mem_read(memfd, addr, site->saved, sizeof(site->saved));
+}
+
+int inject_site_release(struct inject_site *site)
+{
+	return proc_mem_write(site->memfd, site->addr, site->saved, sizeof(site->saved));
+}
+
+int inject_site_set_string(struct inject_site *site, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (len > INJECT_STRING_MAX)
+		return -ENAMETOOLONG;
+	return proc_mem_write(site->memfd, site->string_addr, s, len);
+}
+
+/*
+ * Turn the registers of a thread stopped at a syscall exit into the plain
+ * user-mode state the kernel would resume it in.  A syscall interrupted by
+ * the ptrace stop returns -ERESTART* in rax; on resume the kernel restarts it
+ * by rewinding rip over the 2-byte `syscall` and reloading rax, but only if
+ * orig_rax still names a syscall.  Doing that rewind here, with orig_rax = -1,
+ * gives a state that is valid both for the kernel (no second rewind) and for
+ * the restore code in the injection site, and the restarted call sees no
+ * EINTR and no shortened sleep (nanosleep resumes through restart_syscall).
+ */
+static void resolve_restart(struct user_regs_struct *r)
+{
+	if ((long long)r->orig_rax >= 0) {
+		switch (-(long long)r->rax) {
+		case ERESTARTSYS:
+		case ERESTARTNOINTR:
+		case ERESTARTNOHAND:
+			r->rax = r->orig_rax;
+			r->rip -= 2;
+			break;
+		case ERESTART_RESTARTBLOCK:
+			r->rax = SYS_restart_syscall;
+			r->rip -= 2;
+			break;
+		default:
+			break;
+		}
+	}
+	r->orig_rax = (unsigned long long)-1;
+}
+
+static size_t emit_mov_imm64(uint8_t *p, uint8_t rex, uint8_t opcode, uint64_t value)
+{
+	p[0] = rex;
+	p[1] = opcode;
+	memcpy(p + 2, &value, 8);
+	return 10;
+}
+
+/*
+ * Code at the site: `syscall`, then the registers a syscall clobbers or we
+ * set as arguments are reloaded from immediates, then an indirect jump back
+ * to the thread's own rip.  rflags survive the syscall (sysret reloads them
+ * from r11) and rsp is never touched, so nothing below the red zone is used.
+ */
+static size_t build_site_code(uint8_t *code, const struct user_regs_struct *r)
+{
+	size_t n = 0;
+
+	code[n++] = 0x0f;
+	code[n++] = 0x05;
+	n += emit_mov_imm64(code + n, 0x48, 0xb8, r->rax);
+	n += emit_mov_imm64(code + n, 0x48, 0xb9, r->rcx);
+	n += emit_mov_imm64(code + n, 0x49, 0xbb, r->r11);
+	n += emit_mov_imm64(code + n, 0x48, 0xbf, r->rdi);
+	n += emit_mov_imm64(code + n, 0x48, 0xbe, r->rsi);
+	n += emit_mov_imm64(code + n, 0x48, 0xba, r->rdx);
+	n += emit_mov_imm64(code + n, 0x49, 0xba, r->r10);
+	n += emit_mov_imm64(code + n, 0x49, 0xb8, r->r8);
+	n += emit_mov_imm64(code + n, 0x49, 0xb9, r->r9);
+	static const uint8_t jmp_rip_indirect[] = { 0xff, 0x25, 0, 0, 0, 0 };
+	memcpy(code + n, jmp_rip_indirect, sizeof(jmp_rip_indirect));
+	n += sizeof(jmp_rip_indirect);
+	memcpy(code + n, &r->rip, 8);
+	n += 8;
+	return n;
+}
+
+/* Single-step over the site's `syscall`; other signals are re-queued. */
+static int step_over_syscall(struct thread *t, uint64_t site_addr, int *requeue)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		int status;
+		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0)
+			return -errno;
+		if (waitpid(t->tid, &status, __WALL) < 0)
+			return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->state = THREAD_GONE;
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		struct user_regs_struct now;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) < 0)
+			return -errno;
+		if (WSTOPSIG(status) != SIGTRAP && (status >> 16) == 0)
+			*requeue = WSTOPSIG(status);
+		if (now.rip == site_addr + 2)
+			return 0;
+		if (now.rip != site_addr)
+			return -EFAULT;
+	}
+	return -EAGAIN;
+}
+
+int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
+		   const uint64_t args[6], int64_t *result)
+{
+	struct user_regs_struct own = t->regs, call;
+	uint8_t code[INJECT_CODE_MAX];
+	int requeue = 0;
+
+	resolve_restart(&own);
+	size_t len = build_site_code(code, &own);
+	int ret = proc_mem_write(site->memfd, site->addr, code, len);
+	if (ret)
+		return ret;
+
+	call = own;
+	call.rax = (unsigned long long)nr;
+	call.rdi = args[0];
+	call.rsi = args[1];
+	call.rdx = args[2];
+	call.r10 = args[3];
+	call.r8 = args[4];
+	call.r9 = args[5];
+	call.rip = site->addr;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+
+	ret = step_over_syscall(t, site->addr, &requeue);
+	if (ret == 0) {
+		struct user_regs_struct after;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &after) < 0)
+			ret = -errno;
+		else
+			*result = (int64_t)after.rax;
+	}
+	if (t->state != THREAD_GONE && ptrace(PTRACE_SETREGS, t->tid, 0, &own) < 0 && !ret)
+		ret = -errno;
+	if (t->state != THREAD_GONE)
+		t->regs = own;
+	/* NOTE: a signal that arrived during the step is sent again with
+	 * tgkill, so its siginfo (sender, value) is not preserved. */
+	if (requeue)
+		syscall(SYS_tgkill, (int)t->tgid, (int)t->tid, requeue);
+	return ret;
+}

@@ -1,0 +1,355 @@
+#include "ptrace/ptrace.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc/proc.h"
+#include "util/log.h"
+
+/* Kernel-internal syscall restart codes, visible in rax at a stop. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+#define STOP_TIMEOUT_SEC 10
+
+static volatile sig_atomic_t wait_timed_out;
+
+static void on_wait_alarm(int sig)
+{
+	(void)sig;
+	wait_timed_out = 1;
+}
+
+/*
+ * Bound every blocking waitpid() by a timer: a thread that never reports a
+ * stop (a kernel corner case such as a zombie group leader) must not hang
+ * suture while the other threads of the target are held stopped.
+ */
+static void wait_timer_arm(int seconds)
+{
+	struct sigaction sa = { .sa_handler = on_wait_alarm };
+	struct itimerval it = { .it_value = { .tv_sec = seconds } };
+
+	wait_timed_out = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: waitpid returns EINTR */
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void wait_timer_disarm(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static struct thread *find_thread(struct thread_set *set, pid_t tid)
+{
+	for (size_t lo = 0, hi = set->count; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (set->threads[mid].tid == tid)
+			return &set->threads[mid];
+		if (set->threads[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Insert keeping the array sorted by tid, so find_thread can bisect. */
+static struct thread *add_thread(struct thread_set *set, pid_t tid)
+{
+	if (set->count == set->alloc) {
+		size_t n = set->alloc ? set->alloc * 2 : 16;
+		struct thread *grown = realloc(set->threads, n * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		set->threads = grown;
+		set->alloc = n;
+	}
+	size_t at = set->count;
+	while (at > 0 && set->threads[at - 1].tid > tid)
+		at--;
+	memmove(&set->threads[at + 1], &set->threads[at], (set->count - at) * sizeof(struct thread));
+	set->count++;
+	memset(&set->threads[at], 0, sizeof(struct thread));
+	set->threads[at].tid = tid;
+	set->threads[at].tgid = set->pid;
+	set->threads[at].state = THREAD_RUNNING;
+	return &set->threads[at];
+}
+
+static int thread_is_zombie(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close_paren = strrchr(buf, ')');
+	return !close_paren || close_paren[1] == '\0' || close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
+/* Seize threads listed in /proc that are not in the set yet; returns how many. */
+static int seize_new_threads(struct thread_set *set, int *tracer)
+{
+	pid_t *tids;
+	size_t n;
+	int added = 0;
+
+	int ret = proc_list_threads(set->pid, &tids, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if (find_thread(set, tids[i]))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tids[i], 0, 0) == 0) {
+			if (!add_thread(set, tids[i])) {
+				ret = -ENOMEM;
+				break;
+			}
+			added++;
+			continue;
+		}
+		if (errno == ESRCH || thread_is_zombie(set->pid, tids[i]))
+			continue; /* exited, or an exited group leader */
+		if (errno == EPERM) {
+			int tp = proc_tracer_pid(tids[i]);
+			if (tp > 0 && tp != getpid()) {
+				*tracer = tp;
+				ret = -EBUSY;
+			} else {
+				ret = -EPERM;
+			}
+		} else {
+			ret = -errno;
+		}
+		break;
+	}
+	free(tids);
+	return ret < 0 ? ret : added;
+}
+
+int threads_seize(struct thread_set *set, pid_t pid, int *tracer)
+{
+	memset(set, 0, sizeof(*set));
+	set->pid = pid;
+	*tracer = 0;
+
+	int ret = seize_new_threads(set, tracer);
+	if (ret >= 0 && set->count == 0)
+		ret = -ESRCH;
+	if (ret < 0) {
+		threads_detach(set);
+		threads_free(set);
+		set->pid = pid;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Record what waitpid reported for a thread. */
+static void note_wait_status(struct thread *t, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->state = THREAD_GONE;
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+
+	int sig = WSTOPSIG(status);
+	int event = status >> 16;
+	t->state = THREAD_STOPPED;
+	if (event == PTRACE_EVENT_STOP) {
+		/* With PTRACE_SEIZE, a group-stop is reported as an event stop
+		 * carrying the stop signal; an interrupt carries SIGTRAP. */
+		t->group_stop = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+	} else if (event == 0) {
+		/* Signal-delivery-stop: the signal is delivered when we resume
+		 * or detach with it, so it is neither lost nor duplicated. */
+		t->pending_sig = sig;
+	}
+}
+
+/* Wait until every thread in state `waiting` has stopped or exited. */
+static int collect_stops(struct thread_set *set, size_t waiting)
+{
+	int ret = 0;
+
+	wait_timer_arm(STOP_TIMEOUT_SEC);
+	while (waiting > 0) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR && !wait_timed_out)
+				continue;
+			ret = errno == EINTR ? -ETIMEDOUT : -errno;
+			break;
+		}
+		struct thread *t = find_thread(set, tid);
+		if (!t || t->state != THREAD_RUNNING)
+			continue;
+		note_wait_status(t, status);
+		if (t->state != THREAD_RUNNING)
+			waiting--;
+	}
+	wait_timer_disarm();
+	if (ret == -ECHILD) {
+		/* Nothing left to wait for: the remaining threads are gone. */
+		for (size_t i = 0; i < set->count; i++)
+			if (set->threads[i].state == THREAD_RUNNING)
+				set->threads[i].state = THREAD_GONE;
+		ret = 0;
+	}
+	return ret;
+}
+
+static int interrupt_running(struct thread_set *set, size_t *waiting)
+{
+	*waiting = 0;
+	for (size_t i = 0; i < set->count; i++) {
+		struct thread *t = &set->threads[i];
+		if (t->state != THREAD_RUNNING)
+			continue;
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
+			if (errno != ESRCH)
+				return -errno;
+			t->state = THREAD_GONE;
+			continue;
+		}
+		(*waiting)++;
+	}
+	return 0;
+}
+
+static int read_all_regs(struct thread_set *set)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct thread *t = &set->threads[i];
+		if (t->state != THREAD_STOPPED)
+			continue;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
+			if (errno != ESRCH)
+				return -errno;
+			t->state = THREAD_GONE;
+		}
+	}
+	return 0;
+}
+
+int threads_stop(struct thread_set *set)
+{
+	int tracer, ret;
+
+	/* Repeat until no thread appears: a thread created while the others
+	 * were being stopped is seized and stopped in the next round. */
+	do {
+		size_t waiting;
+		ret = interrupt_running(set, &waiting);
+		if (!ret)
+			ret = collect_stops(set, waiting);
+		if (ret)
+			return ret;
+		ret = seize_new_threads(set, &tracer);
+		if (ret == -ESRCH)
+			break;
+		if (ret < 0)
+			return ret;
+	} while (ret > 0);
+
+	if (!threads_live(set))
+		return -ESRCH;
+	return read_all_regs(set);
+}
+
+int thread_stop(struct thread_set *set, size_t i)
+{
+	struct thread *t = &set->threads[i];
+
+	for (int round = 0; round < 8; round++) {
+		if (t->state == THREAD_RUNNING) {
+			if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
+				t->state = THREAD_GONE;
+				return -ESRCH;
+			}
+			int ret = collect_stops(set, 1);
+			if (ret)
+				return ret;
+		}
+		if (t->state == THREAD_GONE)
+			return -ESRCH;
+		if (!t->pending_sig)
+			break;
+		/* Let the signal go through, then take the interrupt stop. */
+		int sig = t->pending_sig;
+		t->pending_sig = 0;
+		t->state = THREAD_RUNNING;
+		if (ptrace(PTRACE_CONT, t->tid, 0, sig) < 0)
+			return -errno;
+	}
+	if (t->pending_sig)
+		return -EAGAIN;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+		return -errno;
+	return 0;
+}
+
+void threads_resume(struct thread_set *set)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct thread *t = &set->threads[i];
+		if (t->state != THREAD_STOPPED)
+			continue;
+		/* PTRACE_LISTEN keeps a job-control-stopped thread stopped. */
+		long r = t->group_stop ? ptrace(PTRACE_LISTEN, t->tid, 0, 0)
+				       : ptrace(PTRACE_CONT, t->tid, 0, t->pending_sig);
+		t->state = r < 0 && errno == ESRCH ? THREAD_GONE : THREAD_RUNNING;
+		t->pending_sig = 0;
+		t->group_stop = 0;
+	}
+}
+
+void threads_detach(struct thread_set *set)
+{
+	size_t waiting = 0;
+
+	/* PTRACE_DETACH needs a stopped tracee: stop the running ones first. */
+	if (interrupt_running(set, &waiting) == 0 && waiting)
+		collect_stops(set, waiting);
+	for (size_t i = 0; i < set->count; i++) {
+		struct thread *t = &set->threads[i];
+		if (t->state == THREAD_GONE)
+			continue;
+		if (ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig) < 0 && errno != ESRCH)
+			log_warn("failed to detach from thread %d of process %d: %s", (int)t->tid,
+				 (int)set->pid, strerror(errno));
+		t->state = THREAD_GONE;
+	}
+}
+
+void threads_free(struct thread_set *set)
+{
+	free(set->threads);
+	memset(set, 0, sizeof(*set));
+}
+
+size_t threads_live(const struct thread_set *set)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < set->count; i++)
+		n += set->threads[i].state != THREAD_GONE;
+	return n;
+}

@@ -72,7 +72,7 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 	o->trusted_dir = TRUST_DEFAULT_DIR;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		pid_t pid;
 		char *end;
 		switch (c) {

@@ -8,3 +8,8 @@ const char *greeting(void)
 {
 	return "patched hello";
 }
+
+int tiny(void)
+{
+	return 7;
+}

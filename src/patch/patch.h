@@ -16,6 +16,7 @@
 #define PATCH_FORMAT_VERSION 1
 #define PATCH_BUILD_ID_MAX 64
 #define PATCH_JUMP_SIZE 5 /* jmp rel32 written at each replaced entry */
+#define PATCH_SIGNATURE_SECTION_SIZE 112 /* bytes appended by signing */
 
 enum patch_part {
 	PATCH_PART_TEXT = 0,
@@ -65,7 +66,8 @@ struct patch_signature {
 };
 
 struct patch {
-	uint32_t version;
+	uint32_t version;       /* major format version; patch_serialize() ignores it */
+	uint32_t version_minor; /* filled by patch_parse(); the writer emits 1.0 */
 	uint8_t build_id[PATCH_BUILD_ID_MAX];
 	size_t build_id_len;
 	char *object_name;  /* soname or file name of the target, informational */
@@ -85,7 +87,7 @@ struct patch {
 	struct patch_reloc *relocs;
 	size_t nrelocs;
 
-	/* Filled by patch_read(). */
+	/* Filled by patch_parse(). */
 	uint8_t id[32];     /* SHA-256 of the signed region: the patch id */
 	size_t signed_size; /* bytes of the file covered by the signature */
 	struct patch_signature sig;
@@ -104,12 +106,54 @@ int patch_parse(const uint8_t *buf, size_t len, struct patch *out,
 int patch_read_file(const char *path, struct patch *out, char *err, size_t errlen);
 
 /*
+ * Read and parse a file for a command.  Returns an enum suture_exit value:
+ * EXIT_OK, EXIT_PATCH_INVALID, or as patch_exit_for_errno() when the file
+ * cannot be read.  The message in `err` names the path.
+ */
+int patch_load_file(const char *path, struct patch *out, char *err, size_t errlen);
+
+/*
+ * Map a negative errno from reading a patch or key file to an enum
+ * suture_exit value: EXIT_USAGE for a missing path or one that is not a
+ * regular file, EXIT_PERMISSION for -EACCES, EXIT_INTERNAL otherwise.
+ */
+int patch_exit_for_errno(int rc);
+
+/*
+ * Check the rules that patch_parse() enforces on a decoded patch: build-id
+ * length, part sizes, functions inside TEXT and not overlapping, relocation
+ * places and targets in range, enum values known.  Returns 0 or -EINVAL with
+ * a one-line reason in `err`.
+ */
+int patch_validate(const struct patch *p, char *err, size_t errlen);
+
+/*
  * Serialise a patch (unsigned) into a newly allocated buffer.  The output is
- * deterministic: the same struct gives the same bytes.
+ * deterministic: the same struct gives the same bytes.  Returns -EINVAL when
+ * patch_validate() rejects the struct (call it for the reason), -ENOMEM.
  */
 int patch_serialize(const struct patch *p, uint8_t **out, size_t *outlen);
 
+/* Serialise and write atomically (temporary file and rename), mode 0644. */
 int patch_write_file(const char *path, const struct patch *p);
+
+/*
+ * Read a whole regular file into a newly allocated buffer.  Returns 0 or a
+ * negative errno with a one-line reason in `err`; -EFBIG above 4 GiB.
+ */
+int patch_read_bytes(const char *path, uint8_t **buf, size_t *len,
+		     char *err, size_t errlen);
+
+/*
+ * Write `buf` to `path` atomically: a temporary file in the same directory
+ * is written, fsync()ed, given `mode` and renamed over `path`.
+ */
+int patch_write_bytes(const char *path, const uint8_t *buf, size_t len,
+		      unsigned int mode);
+
+/* Encode the signature section that signing appends after the signed region. */
+void patch_encode_signature(const uint8_t public_key[32], const uint8_t signature[64],
+			    uint8_t out[PATCH_SIGNATURE_SECTION_SIZE]);
 
 void patch_free(struct patch *p);
 

@@ -244,6 +244,10 @@ static int load_image(struct apply_plan *plan, struct process_state *ps, struct 
 	if (ret == -ESRCH)
 		return engine_fail(r, EXIT_VANISHED, "process %d exited while the patch was loaded",
 				   (int)ps->pid);
+	if (ret == -EPERM) {
+		threads_resume(set);
+		return engine_fail(r, EXIT_SECCOMP, "%s", err);
+	}
 	if (ret)
 		return engine_fail(r, ret == -ENOSPC ? EXIT_NO_SPACE : EXIT_INTERNAL,
 				   "failed to map the patch into process %d: %s", (int)ps->pid,

@@ -13,6 +13,8 @@
 
 #include "apply/record.h"
 #include "elf/elf_file.h"
+#include "ptrace/seccomp.h"
+#include <linux/seccomp.h>
 #include "util/fault.h"
 
 #define PAGE 4096ULL
@@ -241,6 +243,89 @@ static int map_parts(struct image *img, struct process_state *ps, struct thread 
 	return 0;
 }
 
+struct planned_call {
+	long nr;
+	const char *name;
+	uint64_t args[6];
+};
+
+static const char *seccomp_action_name(uint32_t action)
+{
+	switch (action & SECCOMP_RET_ACTION_FULL) {
+	case SECCOMP_RET_KILL_PROCESS: return "KILL_PROCESS";
+	case SECCOMP_RET_KILL_THREAD: return "KILL_THREAD";
+	case SECCOMP_RET_TRAP: return "TRAP";
+	case SECCOMP_RET_ERRNO: return "ERRNO";
+	case SECCOMP_RET_USER_NOTIF: return "USER_NOTIF";
+	case SECCOMP_RET_TRACE: return "TRACE";
+	case SECCOMP_RET_LOG: return "LOG";
+	default: return "an unknown action";
+	}
+}
+
+/*
+ * Refuse before injecting anything if the thread's seccomp filter would
+ * not simply allow every call suture is about to make (or will need to undo
+ * it): a filter that kills on mmap must never see suture's mmap.
+ */
+static int check_calls_allowed(const struct process_state *ps, const struct thread *t,
+			       uint64_t ip, const struct planned_call *calls, size_t n,
+			       char *err, size_t errlen)
+{
+	struct seccomp_filters filters;
+
+	if (proc_seccomp_mode(t->tid) != 2)
+		return 0;
+	int ret = seccomp_filters_read(t->tid, &filters);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the seccomp filter of process %d thread %d (%s), "
+			 "so cannot tell which system calls it allows; not patching it",
+			 (int)ps->pid, (int)t->tid, strerror(-ret));
+		return -EPERM;
+	}
+	for (size_t i = 0; i < n && !ret; i++) {
+		uint32_t action = seccomp_filters_evaluate(&filters, calls[i].nr, calls[i].args, ip);
+		if ((action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ALLOW)
+			continue;
+		snprintf(err, errlen, "the seccomp filter of process %d answers %s with %s; "
+			 "suture needs that call to load the patch, so the process was not touched",
+			 (int)ps->pid, calls[i].name, seccomp_action_name(action));
+		ret = -EPERM;
+	}
+	seccomp_filters_free(&filters);
+	return ret;
+}
+
+static int check_map_calls(const struct image *img, const struct process_state *ps,
+			   const struct thread *t, const struct inject_site *site,
+			   char *err, size_t errlen)
+{
+	static const int prot[PATCH_PART_COUNT] = {
+		PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE
+	};
+	/* The descriptor number is not known yet; filters rarely look at it. */
+	const uint64_t fd = 3;
+	struct planned_call calls[PATCH_PART_COUNT + 5] = {
+		{ SYS_memfd_create, "memfd_create", { site->string_addr, MFD_CLOEXEC } },
+		{ SYS_ftruncate, "ftruncate", { fd, img->total } },
+		{ SYS_mmap, "mmap", { img->base, img->record_size, PROT_READ,
+				      MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0 } },
+		{ SYS_close, "close", { fd } },
+		{ SYS_munmap, "munmap", { img->base, img->total } },
+	};
+	size_t n = 5;
+	uint64_t offset = img->record_size;
+	for (int i = 0; i < PATCH_PART_COUNT; i++) {
+		if (!img->part_span[i])
+			continue;
+		calls[n++] = (struct planned_call){ SYS_mmap, prot[i] & PROT_EXEC ? "mmap with PROT_EXEC"
+			: "mmap", { img->part_addr[i], img->part_span[i], (uint64_t)prot[i],
+			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, offset } };
+		offset += img->part_span[i];
+	}
+	return check_calls_allowed(ps, t, site->addr + 2, calls, n, err, errlen);
+}
+
 int image_map(struct image *img, const char *name, struct process_state *ps, struct thread *t,
 	      char *err, size_t errlen)
 {
@@ -256,6 +341,9 @@ int image_map(struct image *img, const char *name, struct process_state *ps, str
 	}
 	/* The kernel prefixes "memfd:"; maps then shows /memfd:suture:NAME. */
 	snprintf(memfd_name, sizeof(memfd_name), "suture:%.38s", name);
+	ret = check_map_calls(img, ps, t, &site, err, errlen);
+	if (ret)
+		return ret;
 	ret = inject_site_set_string(&site, memfd_name);
 	fault_point("site-written");
 	if (!ret)

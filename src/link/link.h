@@ -1,0 +1,76 @@
+/*
+ * The patch linker: turns relocatable objects (.o files compiled with
+ * -ffunction-sections -fdata-sections -fPIC) into a struct patch that
+ * replaces functions of one x86-64 ELF target (executable or shared library).
+ *
+ * Only the sections reachable through relocations from the replacement
+ * functions are laid out into the patch parts.  A reference binds to the
+ * patch when the objects define the symbol.  The exception is a non-local
+ * symbol that the target also defines and that is not being replaced: it
+ * binds to the target, so the patch shares the process's global variables
+ * and functions.  Names defined nowhere become dynamic symbols resolved when
+ * the patch is applied, reached through a stub and an 8-byte slot.
+ *
+ * LIMITATION: .eh_frame is not copied, so C++ exceptions cannot unwind
+ * through a replacement function and debuggers find no CFI for it.
+ * LIMITATION: with -fno-semantic-interposition gcc may call a global function
+ * of the same object through a local alias, and the patch then calls its own
+ * copy of that function instead of the target's.
+ * LIMITATION: for a shared library target, exported data binds to the
+ * library's own definition.  When the executable took the variable over with
+ * a copy relocation, the patch uses the library's stale copy.
+ */
+#ifndef SUTURE_LINK_H
+#define SUTURE_LINK_H
+
+#include <stddef.h>
+
+#include "patch/patch.h"
+
+struct link_replacement {
+	const char *old_name;  /* function in the target */
+	const char *new_name;  /* its replacement, defined in one of the objects */
+	const char *file_hint; /* source file (STT_FILE) of a static old_name, or NULL */
+};
+
+struct link_input {
+	const char *target_path;
+	const char *const *object_paths;
+	size_t nobjects;
+	const struct link_replacement *replacements;
+	size_t nreplacements;
+};
+
+/* Cause of a failed link, so that callers can pick an exit code. */
+enum link_error_kind {
+	LINK_ERR_NONE = 0,
+	LINK_ERR_INPUT,       /* input file missing, unreadable, or not the right kind of ELF */
+	LINK_ERR_FUNCTION,    /* replaced function missing, ambiguous or too short */
+	LINK_ERR_UNSUPPORTED, /* code or target that a patch cannot express safely */
+	LINK_ERR_BUILD,       /* objects that do not link: duplicate or malformed symbols */
+	LINK_ERR_INTERNAL,    /* out of memory, libelf failure */
+};
+
+struct link_error {
+	enum link_error_kind kind;
+	char message[512]; /* one line, without the "suture:" prefix */
+};
+
+/*
+ * Parse a --replace argument "[FILE:]OLD[=NEW]" in place: ':' and '=' in
+ * `spec` are overwritten with NUL and the fields point into it.  NEW defaults
+ * to OLD.  Returns -EINVAL when a field is empty.
+ */
+int link_parse_replacement(char *spec, struct link_replacement *out);
+
+/*
+ * Link the objects against the target into `out`, which the caller frees with
+ * patch_free().  Fills the build-id, object_name, parts, functions and
+ * relocations, and leaves the metadata fields NULL.  The result depends only
+ * on the inputs, so the same files give the same patch.  Returns 0, or a
+ * negative errno with `err` describing the failure.  On failure `out` is
+ * left untouched.
+ */
+int link_patch(const struct link_input *in, struct patch *out, struct link_error *err);
+
+#endif

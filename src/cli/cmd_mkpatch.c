@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,18 @@ struct mkpatch_options {
 	const char **cves;
 	size_t ncves;
 };
+
+/* Print a one-line error to stderr, prefixed like the other commands' option errors. */
+static void __attribute__((format(printf, 1, 2))) report_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("suture mkpatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static void print_usage(FILE *out)
 {
@@ -83,13 +96,13 @@ static int add_replacement(struct mkpatch_options *o, const char *arg)
 	char *spec = strdup(arg);
 
 	if (!spec) {
-		log_error("out of memory");
+		report_error("out of memory");
 		return EXIT_INTERNAL;
 	}
 	o->replace_specs[o->nreplacements] = spec;
 	if (link_parse_replacement(spec, &o->replacements[o->nreplacements]) < 0) {
 		free(spec);
-		log_error("invalid --replace '%s'; expected [FILE:]FUNC or [FILE:]FUNC=NEWFUNC", arg);
+		report_error("invalid --replace '%s'; expected [FILE:]FUNC or [FILE:]FUNC=NEWFUNC", arg);
 		return EXIT_USAGE;
 	}
 	o->nreplacements++;
@@ -99,7 +112,7 @@ static int add_replacement(struct mkpatch_options *o, const char *arg)
 static int add_cve(struct mkpatch_options *o, const char *id)
 {
 	if (!is_cve_id(id)) {
-		log_error("invalid --cve '%s'; expected an id like CVE-2024-12345", id);
+		report_error("invalid --cve '%s'; expected an id like CVE-2024-12345", id);
 		return EXIT_USAGE;
 	}
 	o->cves[o->ncves++] = id;
@@ -139,11 +152,11 @@ static int check_required(const struct mkpatch_options *o)
 	const char *missing = first_missing_option(o);
 
 	if (missing) {
-		log_error("missing %s; run 'suture mkpatch --help' for the options", missing);
+		report_error("missing %s; run 'suture mkpatch --help' for the options", missing);
 		return EXIT_USAGE;
 	}
 	if (o->name && (!o->name[0] || has_control_chars(o->name))) {
-		log_error("invalid --name; it must be non-empty and on one line");
+		report_error("invalid --name; it must be non-empty and on one line");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -166,17 +179,27 @@ static int parse_options(int argc, char **argv, struct mkpatch_options *o)
 	int opt, rc;
 
 	optind = 0; /* glibc: restart scanning, in case getopt ran before in this process */
-	while ((opt = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			print_usage(stdout);
 			return -1;
+		}
+		if (opt == ':') {
+			report_error("option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (opt == '?') {
+			report_error("unknown option '%s'; run 'suture mkpatch --help' for the options",
+				     argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 		rc = handle_option(o, opt, optarg);
 		if (rc != EXIT_OK)
 			return rc;
 	}
 	if (optind < argc) {
-		log_error("unexpected argument '%s'; run 'suture mkpatch --help' for the options",
+		report_error("unexpected argument '%s'; run 'suture mkpatch --help' for the options",
 			  argv[optind]);
 		return EXIT_USAGE;
 	}
@@ -192,7 +215,7 @@ static int allocate_options(struct mkpatch_options *o, int argc)
 	o->replacements = calloc(n, sizeof(*o->replacements));
 	o->cves = calloc(n, sizeof(*o->cves));
 	if (!o->objects || !o->replace_specs || !o->replacements || !o->cves) {
-		log_error("out of memory");
+		report_error("out of memory");
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
@@ -254,11 +277,11 @@ static int write_patch(const struct patch *p, const char *path)
 
 	if (r == -EINVAL) {
 		patch_validate(p, reason, sizeof(reason));
-		log_error("the linked patch is invalid (%s); this is a bug in suture", reason);
+		report_error("the linked patch is invalid (%s); this is a bug in suture", reason);
 		return EXIT_INTERNAL;
 	}
 	if (r < 0) {
-		log_error("cannot write %s: %s", path, strerror(-r));
+		report_error("cannot write %s: %s", path, strerror(-r));
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
@@ -278,11 +301,11 @@ static int make_patch(const struct mkpatch_options *o)
 	int rc;
 
 	if (link_patch(&in, &p, &err) < 0) {
-		log_error("%s", err.message);
+		report_error("%s", err.message);
 		return exit_code_for(err.kind);
 	}
 	if (set_metadata(&p, o) < 0) {
-		log_error("out of memory");
+		report_error("out of memory");
 		rc = EXIT_INTERNAL;
 	} else {
 		rc = write_patch(&p, o->output);

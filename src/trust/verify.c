@@ -119,7 +119,7 @@ static int find_trusted_key(const char *dir, const uint8_t public_key[32],
 static void warn_insecure(const char *path, const char *why)
 {
 	fprintf(stderr,
-		"suture: WARNING: --insecure-skip-verify: accepting %s although %s; anyone who could write this file can run code in the target\n",
+		"suture: WARNING: --insecure-skip-verify: accepting %s although %s; its origin is not checked\n",
 		path, why);
 }
 

@@ -11,6 +11,7 @@
 #include "apply/record.h"
 #include "util/exitcode.h"
 #include "util/fault.h"
+#include "util/log.h"
 
 #define LOAD_RETRY (-1)
 
@@ -309,8 +310,15 @@ static int switch_to_new(struct apply_plan *plan, struct process_state *ps,
 	else
 		pstate_set_state(ps, &ap, RECORD_PREPARED);
 	fault_point("applied");
+	uint64_t t_written = now_ns();
 	threads_detach(set);
-	r->pause_ns = now_ns() - t0;
+	uint64_t t_resumed = now_ns();
+	r->pause_ns = t_resumed - t0;
+	r->write_ns = t_written - t0 - r->stop_ns - r->check_ns;
+	r->resume_ns = t_resumed - t_written;
+	log_debug("process %d: pause %.1f us: stop %.1f, check %.1f, write %.1f, resume %.1f",
+		  (int)ps->pid, r->pause_ns / 1000.0, r->stop_ns / 1000.0, r->check_ns / 1000.0,
+		  r->write_ns / 1000.0, r->resume_ns / 1000.0);
 	if (ret)
 		return engine_fail(r, EXIT_INTERNAL, "failed to write the jumps into process %d: %s",
 				   (int)ps->pid, strerror(-ret));

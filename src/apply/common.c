@@ -10,6 +10,7 @@
 #include "apply/load.h"
 #include "util/exitcode.h"
 #include "util/fault.h"
+#include "util/log.h"
 
 uint64_t now_ns(void)
 {
@@ -121,6 +122,7 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 					   "%d: %s", (int)ps->pid, strerror(-ret));
 		}
 		r->threads = (unsigned)threads_live(set);
+		uint64_t t_stopped = now_ns();
 		ret = check_threads(ps, set, ranges, nranges, sites, nsites, o->allow_active, &busy);
 		if (ret == -ENOENT) {
 			/* A thread's stack is newer than our copy of the maps. */
@@ -129,6 +131,8 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 				ret = check_threads(ps, set, ranges, nranges, sites, nsites,
 						    o->allow_active, &busy);
 		}
+		r->stop_ns = t_stopped - *t0;
+		r->check_ns = now_ns() - t_stopped;
 		if (ret == 0)
 			return EXIT_OK;
 		threads_resume(set);

@@ -22,6 +22,10 @@ struct engine_result {
 	char build_id[129];
 	uint64_t pause_ns;   /* first thread stopped to last thread resumed */
 	uint64_t load_stop_ns; /* how long one thread was stopped to map the image */
+	uint64_t stop_ns;    /* parts of the last pause: stopping all threads, */
+	uint64_t check_ns;   /* the safety check, */
+	uint64_t write_ns;   /* writing the jumps, */
+	uint64_t resume_ns;  /* and letting the threads go */
 	unsigned attempts;   /* stop-check rounds */
 	unsigned threads;
 	char recovery[256];  /* what an interrupted earlier change needed, or "" */

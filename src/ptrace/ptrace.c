@@ -184,42 +184,40 @@ static void note_wait_status(struct thread *t, int status)
 	}
 }
 
-/* Wait until every thread in state `waiting` has stopped or exited. */
-static int collect_stops(struct thread_set *set, size_t waiting)
+/*
+ * Wait for each interrupted thread by its own tid.  Since Linux 6.1 a wait
+ * for one pid looks at that task only, where waitpid(-1) walks the whole
+ * list of tracees each time: quadratic in the number of threads.
+ */
+static int collect_stops(struct thread_set *set)
 {
 	int ret = 0;
 
 	wait_timer_arm(STOP_TIMEOUT_SEC);
-	while (waiting > 0) {
-		int status;
-		pid_t tid = waitpid(-1, &status, __WALL);
-		if (tid < 0) {
-			if (errno == EINTR && !wait_timed_out)
-				continue;
-			ret = errno == EINTR ? -ETIMEDOUT : -errno;
-			break;
+	for (size_t i = 0; i < set->count && !ret; i++) {
+		struct thread *t = &set->threads[i];
+		while (t->interrupted && t->state == THREAD_RUNNING) {
+			int status;
+			if (waitpid(t->tid, &status, __WALL) < 0) {
+				if (errno == EINTR && !wait_timed_out)
+					continue;
+				if (errno == ECHILD) {
+					t->state = THREAD_GONE;
+					break;
+				}
+				ret = errno == EINTR ? -ETIMEDOUT : -errno;
+				break;
+			}
+			note_wait_status(t, status);
 		}
-		struct thread *t = find_thread(set, tid);
-		if (!t || t->state != THREAD_RUNNING)
-			continue;
-		note_wait_status(t, status);
-		if (t->state != THREAD_RUNNING)
-			waiting--;
+		t->interrupted = 0;
 	}
 	wait_timer_disarm();
-	if (ret == -ECHILD) {
-		/* Nothing left to wait for: the remaining threads are gone. */
-		for (size_t i = 0; i < set->count; i++)
-			if (set->threads[i].state == THREAD_RUNNING)
-				set->threads[i].state = THREAD_GONE;
-		ret = 0;
-	}
 	return ret;
 }
 
-static int interrupt_running(struct thread_set *set, size_t *waiting)
+static int interrupt_running(struct thread_set *set)
 {
-	*waiting = 0;
 	for (size_t i = 0; i < set->count; i++) {
 		struct thread *t = &set->threads[i];
 		if (t->state != THREAD_RUNNING)
@@ -230,9 +228,26 @@ static int interrupt_running(struct thread_set *set, size_t *waiting)
 			t->state = THREAD_GONE;
 			continue;
 		}
-		(*waiting)++;
+		t->interrupted = 1;
 	}
 	return 0;
+}
+
+/* Threads: in /proc/PID/status counts every live thread of the group. */
+static int thread_count(pid_t pid)
+{
+	char path[64], line[128];
+	int n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
 }
 
 static int read_all_regs(struct thread_set *set)
@@ -257,12 +272,13 @@ int threads_stop(struct thread_set *set)
 	/* Repeat until no thread appears: a thread created while the others
 	 * were being stopped is seized and stopped in the next round. */
 	do {
-		size_t waiting;
-		ret = interrupt_running(set, &waiting);
+		ret = interrupt_running(set);
 		if (!ret)
-			ret = collect_stops(set, waiting);
+			ret = collect_stops(set);
 		if (ret)
 			return ret;
+		if (thread_count(set->pid) == (int)threads_live(set))
+			break;
 		ret = seize_new_threads(set, &tracer);
 		if (ret == -ESRCH)
 			break;
@@ -285,7 +301,8 @@ int thread_stop(struct thread_set *set, size_t i)
 				t->state = THREAD_GONE;
 				return -ESRCH;
 			}
-			int ret = collect_stops(set, 1);
+			t->interrupted = 1;
+			int ret = collect_stops(set);
 			if (ret)
 				return ret;
 		}
@@ -324,11 +341,9 @@ void threads_resume(struct thread_set *set)
 
 void threads_detach(struct thread_set *set)
 {
-	size_t waiting = 0;
-
 	/* PTRACE_DETACH needs a stopped tracee: stop the running ones first. */
-	if (interrupt_running(set, &waiting) == 0 && waiting)
-		collect_stops(set, waiting);
+	if (interrupt_running(set) == 0)
+		collect_stops(set);
 	for (size_t i = 0; i < set->count; i++) {
 		struct thread *t = &set->threads[i];
 		if (t->state == THREAD_GONE)

@@ -23,6 +23,7 @@ struct thread {
 	enum thread_state state;
 	int pending_sig;  /* stopped in signal-delivery-stop for this signal */
 	int group_stop;   /* stopped by job control (SIGSTOP and friends) */
+	int interrupted;  /* PTRACE_INTERRUPT sent, stop not collected yet */
 	struct user_regs_struct regs;
 };
 

@@ -1,0 +1,5 @@
+/* Replacement for blocked.c: compute multiplies. */
+int compute(int x)
+{
+	return x * 100;
+}

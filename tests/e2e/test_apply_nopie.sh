@@ -46,7 +46,7 @@ expect_code 0 sut revert "$WORK/fix.suture" --pid "$pid"
 expect_eq "$(peek "$pid" "$site" 16)" "$before" "compute entry bytes after revert"
 expect_eq "$(peek "$pid" "$greeting_site" 16)" "$greeting_before" "greeting entry bytes after revert"
 expect_eq "$(snapshot_text "$pid" "$exe")" "$text_before" "whole text after revert"
-if grep -q suture "/proc/$pid/maps"; then
+if grep -q "memfd:suture" "/proc/$pid/maps"; then
 	fail "suture mapping left after revert"
 fi
 expect_eq "$(ask app 'compute 5')" "compute 5 = 6" "compute after revert"

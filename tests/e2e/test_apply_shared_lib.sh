@@ -48,7 +48,7 @@ expect_eq "$(snapshot_text "$pid" "$T/uselib")" "$exe_text_before" "executable t
 expect_code 0 sut revert "$WORK/fix.suture" --pid "$pid"
 expect_eq "$(peek "$pid" "$site" "$size")" "$before" "function bytes after revert"
 expect_eq "$(snapshot_text "$pid" "$lib")" "$text_before" "library text after revert"
-if grep -q suture "/proc/$pid/maps"; then
+if grep -q "memfd:suture" "/proc/$pid/maps"; then
 	fail "suture mapping left after revert"
 fi
 expect_eq "$(ask app 'demo 5')" "demo 5 = 11" "after revert"

@@ -64,7 +64,10 @@ static int read_regular_file(int fd, const char *path, size_t size, uint8_t **bu
 		do
 			n = read(fd, &extra, 1);
 		while (n < 0 && errno == EINTR);
-		rc = n < 0 ? -errno : n > 0 ? -EIO : 0;
+		if (n < 0)
+			rc = -errno;
+		else if (n > 0)
+			rc = -EIO; /* the file grew after fstat() */
 	}
 	if (rc < 0) {
 		free(*buf);

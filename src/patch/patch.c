@@ -414,7 +414,7 @@ static const uint8_t *section_data(const struct reader *r, const struct section 
 }
 
 /* Copy the string at STRTAB offset `offset`; offset 0 means absent (NULL). */
-static int read_string(struct reader *r, uint32_t offset, const char *what, char **out)
+static int read_string(struct reader *r, uint32_t offset, const char *field, char **out)
 {
 	*out = NULL;
 	if (offset == 0)
@@ -422,14 +422,14 @@ static int read_string(struct reader *r, uint32_t offset, const char *what, char
 	if (offset >= r->strtab_size)
 		return patch_fail(r->err, r->errlen, -EINVAL,
 				  "%s: string offset %u is outside STRTAB (size %zu)",
-				  what, offset, r->strtab_size);
+				  field, offset, r->strtab_size);
 	if (!memchr(r->strtab + offset, 0, r->strtab_size - offset))
 		return patch_fail(r->err, r->errlen, -EINVAL,
 				  "%s: string at STRTAB offset %u is not NUL-terminated inside STRTAB",
-				  what, offset);
+				  field, offset);
 	*out = strdup((const char *)r->strtab + offset);
 	if (!*out)
-		return patch_fail(r->err, r->errlen, -ENOMEM, "out of memory reading %s", what);
+		return patch_fail(r->err, r->errlen, -ENOMEM, "out of memory reading %s", field);
 	return 0;
 }
 
@@ -506,17 +506,17 @@ static int store_meta(struct reader *r, struct patch *out, const char *key, char
 
 static int read_meta_entry(struct reader *r, struct patch *out, size_t index, const uint8_t *e)
 {
-	char what[48];
+	char field[48];
 	char *key = NULL, *value = NULL;
 	int rc;
 
-	snprintf(what, sizeof(what), "META entry %zu key", index);
-	rc = read_string(r, le32_load(e), what, &key);
+	snprintf(field, sizeof(field), "META entry %zu key", index);
+	rc = read_string(r, le32_load(e), field, &key);
 	if (rc == 0 && !key)
 		rc = patch_fail(r->err, r->errlen, -EINVAL, "META entry %zu has no key", index);
 	if (rc == 0) {
-		snprintf(what, sizeof(what), "META entry %zu value", index);
-		rc = read_string(r, le32_load(e + 4), what, &value);
+		snprintf(field, sizeof(field), "META entry %zu value", index);
+		rc = read_string(r, le32_load(e + 4), field, &value);
 	}
 	if (rc == 0 && !value)
 		rc = patch_fail(r->err, r->errlen, -EINVAL,
@@ -586,7 +586,7 @@ static int read_parts(struct reader *r, struct patch *out)
 
 static int read_func(struct reader *r, size_t index, const uint8_t *e, struct patch_func *f)
 {
-	char what[40];
+	char field[40];
 
 	if (!all_zero(e + 4, 4))
 		return patch_fail(r->err, r->errlen, -EINVAL,
@@ -596,8 +596,8 @@ static int read_func(struct reader *r, size_t index, const uint8_t *e, struct pa
 	f->new_offset = le64_load(e + 24);
 	f->new_size = le64_load(e + 32);
 	memcpy(f->old_sha256, e + 40, 32);
-	snprintf(what, sizeof(what), "function %zu name", index);
-	return read_string(r, le32_load(e), what, &f->name);
+	snprintf(field, sizeof(field), "function %zu name", index);
+	return read_string(r, le32_load(e), field, &f->name);
 }
 
 static int read_funcs(struct reader *r, struct patch *out)
@@ -622,7 +622,7 @@ static int read_funcs(struct reader *r, struct patch *out)
 
 static int read_reloc(struct reader *r, size_t index, const uint8_t *e, struct patch_reloc *rel)
 {
-	char what[40];
+	char field[40];
 
 	rel->part = e[0];
 	rel->type = e[1];
@@ -631,8 +631,8 @@ static int read_reloc(struct reader *r, size_t index, const uint8_t *e, struct p
 	rel->offset = le64_load(e + 8);
 	rel->target = le64_load(e + 16);
 	rel->addend = (int64_t)le64_load(e + 24);
-	snprintf(what, sizeof(what), "relocation %zu symbol", index);
-	return read_string(r, le32_load(e + 4), what, &rel->symbol);
+	snprintf(field, sizeof(field), "relocation %zu symbol", index);
+	return read_string(r, le32_load(e + 4), field, &rel->symbol);
 }
 
 static int read_relocs(struct reader *r, struct patch *out)
@@ -699,7 +699,7 @@ int patch_parse(const uint8_t *buf, size_t len, struct patch *out,
 	if (!buf && len)
 		return patch_fail(err, errlen, -EINVAL, "no buffer to parse");
 
-	/* The reader holds a 2 KiB section array, so keep it off the stack. */
+	/* The reader contains a 2 KiB section array, so keep it off the stack. */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return patch_fail(err, errlen, -ENOMEM, "out of memory parsing a patch");

@@ -14,7 +14,7 @@ int trust_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* trust_check_path() on a stat result; `is_parent` allows sticky directories. */
-int trust_check_stat(const struct stat *st, const char *path, const char *what,
+int trust_check_stat(const struct stat *st, const char *path, const char *role,
 		     int secret, int is_parent, char *err, size_t errlen);
 
 /*

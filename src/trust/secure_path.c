@@ -23,7 +23,7 @@ int trust_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int trust_check_stat(const struct stat *st, const char *path, const char *what,
+int trust_check_stat(const struct stat *st, const char *path, const char *role,
 		     int secret, int is_parent, char *err, size_t errlen)
 {
 	uid_t euid = geteuid();
@@ -33,23 +33,23 @@ int trust_check_stat(const struct stat *st, const char *path, const char *what,
 		if (euid == 0)
 			return trust_fail(err, errlen, -EPERM,
 					  "%s %s is owned by uid %u, not root; run 'chown root %s'",
-					  what, path, (unsigned int)st->st_uid, path);
+					  role, path, (unsigned int)st->st_uid, path);
 		return trust_fail(err, errlen, -EPERM,
 				  "%s %s is owned by uid %u, not by root or by you (uid %u); run 'chown %u %s'",
-				  what, path, (unsigned int)st->st_uid, (unsigned int)euid,
+				  role, path, (unsigned int)st->st_uid, (unsigned int)euid,
 				  (unsigned int)euid, path);
 	}
 	if (secret && (mode & 077))
 		return trust_fail(err, errlen, -EPERM,
 				  "%s %s is accessible by group or others (mode %04o); run 'chmod go-rwx %s'",
-				  what, path, (unsigned int)mode, path);
+				  role, path, (unsigned int)mode, path);
 	if (!(mode & (S_IWGRP | S_IWOTH)))
 		return 0;
 	if (is_parent && S_ISDIR(st->st_mode) && (mode & S_ISVTX))
 		return 0;
 	return trust_fail(err, errlen, -EPERM,
 			  "%s %s is writable by group or others (mode %04o); run 'chmod go-w %s'",
-			  what, path, (unsigned int)mode, path);
+			  role, path, (unsigned int)mode, path);
 }
 
 /* Check "/", "/a", "/a/b" for the absolute, resolved path "/a/b/c". */
@@ -77,7 +77,7 @@ static int check_parents(const char *resolved, char *err, size_t errlen)
 	return rc;
 }
 
-int trust_check_path(const char *path, const char *what, int secret, int check_parents_too,
+int trust_check_path(const char *path, const char *role, int secret, int check_parents_too,
 		     char *err, size_t errlen)
 {
 	char *resolved = realpath(path, NULL);
@@ -86,12 +86,12 @@ int trust_check_path(const char *path, const char *what, int secret, int check_p
 
 	if (!resolved)
 		return trust_fail(err, errlen, -errno, "cannot resolve %s %s: %s",
-				  what, path, strerror(errno));
+				  role, path, strerror(errno));
 	if (stat(resolved, &st) < 0)
 		rc = trust_fail(err, errlen, -errno, "cannot check %s %s: %s",
-				what, resolved, strerror(errno));
+				role, resolved, strerror(errno));
 	else
-		rc = trust_check_stat(&st, resolved, what, secret, 0, err, errlen);
+		rc = trust_check_stat(&st, resolved, role, secret, 0, err, errlen);
 	if (rc == 0 && check_parents_too)
 		rc = check_parents(resolved, err, errlen);
 	free(resolved);

@@ -2,10 +2,10 @@
  * Signing keys, patch signatures and the trusted-key directory.
  *
  * Keys are Ed25519 (libsodium).  A key id is the first 16 hex digits of the
- * public key.  Files that decide trust (the trusted directory and its keys,
- * a secret key, and when running as root the patch file and its parent
- * directories) must not be writable by group or others and must be owned by
- * root or by the effective user; when running as root only root qualifies.
+ * public key.  Files that decide trust must not be writable by group or
+ * others, and must be owned by root or by the effective user (only root
+ * when running as root).  These are the trusted directory and its keys, a
+ * secret key, and when running as root the patch file and its parents.
  * docs/trust.md explains the model.
  */
 #ifndef SUTURE_TRUST_H
@@ -47,12 +47,12 @@ int trust_read_secret_key(const char *path, uint8_t secret_key[64],
  * Check one file or directory the way ssh and sudo do: owner root or the
  * effective user (only root when running as root), not writable by group
  * or others.  With `secret`, group and others must have no access at all.
- * With `check_parents`, every directory above it is checked too; a parent
+ * With `check_parents`, every directory above it is checked too.  A parent
  * writable by others passes only with the sticky bit (like /tmp), because
- * then nobody else can rename or remove the entries in it.  Returns 0,
+ * then others cannot rename or remove entries they do not own.  Returns 0,
  * -EPERM with the path and the fix in `err`, or -errno.
  */
-int trust_check_path(const char *path, const char *what, int secret, int check_parents,
+int trust_check_path(const char *path, const char *role, int secret, int check_parents,
 		     char *err, size_t errlen);
 
 /*

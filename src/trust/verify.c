@@ -68,7 +68,7 @@ static int has_pub_suffix(const char *name)
 static int match_key_file(int dir_fd, const char *dir, const char *name,
 			  const uint8_t public_key[32], char *err, size_t errlen)
 {
-	char path[4096], why[512];
+	char path[4096], reason[512];
 	uint8_t key[32];
 	int fd, rc;
 
@@ -78,12 +78,12 @@ static int match_key_file(int dir_fd, const char *dir, const char *name,
 		log_warn("skipping trusted key file %s: %s", path, strerror(errno));
 		return 0;
 	}
-	rc = trust_read_public_key_fd(fd, path, key, why, sizeof(why));
+	rc = trust_read_public_key_fd(fd, path, key, reason, sizeof(reason));
 	close(fd);
 	if (rc == -EPERM)
-		return trust_fail(err, errlen, -EPERM, "%s", why);
+		return trust_fail(err, errlen, -EPERM, "%s", reason);
 	if (rc < 0) {
-		log_warn("skipping trusted key file: %s", why);
+		log_warn("skipping trusted key file: %s", reason);
 		return 0;
 	}
 	return sodium_memcmp(key, public_key, 32) == 0;
@@ -116,11 +116,11 @@ static int find_trusted_key(const char *dir, const uint8_t public_key[32],
 	return rc < 0 ? rc : found;
 }
 
-static void warn_insecure(const char *path, const char *why)
+static void warn_insecure(const char *path, const char *reason)
 {
 	fprintf(stderr,
 		"suture: WARNING: --insecure-skip-verify: accepting %s although %s; its origin is not checked\n",
-		path, why);
+		path, reason);
 }
 
 static int check_trust(const char *patch_path, const struct patch *p, const char *dir,

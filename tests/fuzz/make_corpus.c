@@ -103,12 +103,19 @@ static void make_many(struct patch *p)
 	p->nrelocs = 32;
 	p->relocs = realloc(p->relocs, p->nrelocs * sizeof(*p->relocs));
 	for (size_t i = 0; i < p->nrelocs; i++) {
-		p->relocs[i] = (struct patch_reloc){
+		struct patch_reloc *r = &p->relocs[i];
+
+		*r = (struct patch_reloc){
 			.part = PATCH_PART_TEXT, .type = PATCH_RELOC_PC32,
-			.target_kind = i % 2 ? PATCH_TARGET_SYMBOL : PATCH_TARGET_OBJECT,
-			.offset = 2 * i, .target = i % 2 ? 0 : 0x2000 + i, .addend = -4,
-			.symbol = i % 2 ? sample_strdup(i % 4 == 1 ? "puts" : "strlen") : NULL,
+			.target_kind = PATCH_TARGET_OBJECT, .offset = 2 * i,
+			.target = 0x2000 + i, .addend = -4,
 		};
+		/* Odd entries name a symbol; two names alternate so STRTAB shares them. */
+		if (i % 2) {
+			r->target_kind = PATCH_TARGET_SYMBOL;
+			r->target = 0;
+			r->symbol = sample_strdup(i % 4 == 1 ? "puts" : "strlen");
+		}
 	}
 }
 

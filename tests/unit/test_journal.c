@@ -336,7 +336,7 @@ static void strings_escaped(void **state)
 	assert_int_equal(journal_append(f->journal, &e), 0);
 	read_line(f->journal, 0, line, sizeof(line));
 
-	/* The raw line holds no control byte except its final newline. */
+	/* The raw line contains no control byte except its final newline. */
 	for (const char *c = line; *c && *c != '\n'; c++)
 		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
 	assert_int_equal(parse_object(line, &obj), 0);

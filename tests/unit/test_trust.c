@@ -144,7 +144,7 @@ static void assert_message_contains(const char *err, const char *word)
 		fail_msg("message \"%s\" does not contain \"%s\"", err, word);
 }
 
-static void keygen_writes_modes_and_refuses_overwrite(void **state)
+static void keygen_sets_modes_rejects_overwrite(void **state)
 {
 	struct fixture *f = *state;
 	char path[128], key_id[TRUST_KEY_ID_LEN + 1], err[256];
@@ -525,7 +525,7 @@ static void insecure_patch_location_rejected_as_root(void **state)
 	assert_message_contains(err, "parent directory");
 	assert_message_contains(err, subdir);
 
-	/* With the sticky bit, as on /tmp, nobody else can replace the file. */
+	/* With the sticky bit, as on /tmp, other users cannot replace the file. */
 	assert_int_equal(chmod(subdir, 01777), 0);
 	assert_int_equal(verify_file(f, path, 0, err, sizeof(err), key_id), EXIT_OK);
 
@@ -587,7 +587,7 @@ static void key_text_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TRUST_TEST(keygen_writes_modes_and_refuses_overwrite),
+		TRUST_TEST(keygen_sets_modes_rejects_overwrite),
 		TRUST_TEST(signed_by_trusted_key_verifies),
 		TRUST_TEST(sign_replaces_old_signature),
 		TRUST_TEST(unsigned_patch_rejected),

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apply/detour.h"
 #include "apply/internal.h"
 #include "apply/load.h"
 #include "apply/record.h"
@@ -23,6 +25,7 @@ struct apply_plan {
 	struct busy_range *ranges; /* old functions, and earlier patches' versions of them */
 	size_t nranges;
 	struct busy_range *sites;  /* the bytes the jumps overwrite */
+	int switched;              /* the flag is set: the new code is live */
 };
 
 static void plan_free(struct apply_plan *plan)
@@ -63,6 +66,15 @@ static int report_mismatch(const struct process_state *ps, const struct patch *p
 			   ps->nobjects ? ps->objects[0].map->path : "?", have[0] ? have : "(none)");
 }
 
+/* jmp rel32 from `site` to `dest`; placement keeps every dest within reach. */
+static void encode_jump(uint8_t out[8], uint64_t site, uint64_t dest)
+{
+	int32_t rel = (int32_t)((int64_t)dest - (int64_t)(site + PATCH_JUMP_SIZE));
+	memset(out, 0, 8);
+	out[0] = 0xe9;
+	memcpy(out + 1, &rel, 4);
+}
+
 /* The bytes at `site` before any suture patch: the lowest layer's old bytes. */
 static const uint8_t *original_entry(const struct process_state *ps, uint64_t site)
 {
@@ -90,8 +102,10 @@ static int plan_functions(struct apply_plan *plan, const struct process_state *p
 
 	plan->ranges = calloc(2 * p->nfuncs + 1, sizeof(*plan->ranges));
 	plan->sites = calloc(p->nfuncs + 1, sizeof(*plan->sites));
-	if (!plan->ranges || !plan->sites)
+	plan->img.stubs = malloc(plan->img.stubs_span);
+	if (!plan->ranges || !plan->sites || !plan->img.stubs)
 		return engine_fail(r, EXIT_INTERNAL, "out of memory");
+	memset(plan->img.stubs, 0xcc, plan->img.stubs_span);
 
 	for (size_t i = 0; i < p->nfuncs; i++) {
 		const struct patch_func *f = &p->funcs[i];
@@ -113,6 +127,20 @@ static int plan_functions(struct apply_plan *plan, const struct process_state *p
 					   " in process %d", f->name, site, (int)ps->pid);
 		}
 		memcpy(rf->old_bytes, bytes, PATCH_JUMP_SIZE);
+
+		/* The stub's old path runs the entry as it is now, which for a
+		 * stacked patch is the earlier patch's jump. */
+		char err[256];
+		uint64_t stub_addr = plan->img.stubs_addr + i * DETOUR_STUB_SIZE;
+		uint64_t new_addr = plan->img.part_addr[PATCH_PART_TEXT] + f->new_offset;
+		if (detour_build(bytes, f->old_size, site, stub_addr,
+				 plan->img.base + offsetof(struct record, switch_flag), new_addr,
+				 plan->img.stubs + i * DETOUR_STUB_SIZE, err, sizeof(err))) {
+			free(bytes);
+			return engine_fail(r, EXIT_FUNCTION, "function %s cannot be switched "
+					   "atomically: %s", f->name, err);
+		}
+		encode_jump(rf->stub_bytes, site, stub_addr);
 
 		const struct record_func *prev = NULL;
 		if (pstate_owner_of_site(ps, site, &prev)) {
@@ -137,12 +165,10 @@ static int plan_functions(struct apply_plan *plan, const struct process_state *p
 					   obj->map->path);
 
 		rf->site = site;
-		rf->new_addr = plan->img.part_addr[PATCH_PART_TEXT] + f->new_offset;
+		rf->new_addr = new_addr;
 		rf->new_size = f->new_size;
 		rf->old_size = f->old_size;
-		int32_t rel = (int32_t)((int64_t)rf->new_addr - (int64_t)(site + PATCH_JUMP_SIZE));
-		rf->new_bytes[0] = 0xe9; /* jmp rel32 */
-		memcpy(rf->new_bytes + 1, &rel, 4);
+		encode_jump(rf->new_bytes, site, new_addr);
 		snprintf(rf->name, sizeof(rf->name), "%s", f->name);
 		plan->ranges[plan->nranges++] = (struct busy_range){
 			site, site + f->old_size, 1, f->name };
@@ -189,6 +215,7 @@ static int plan_record(struct apply_plan *plan, const struct process_state *ps,
 	rec->map_size = plan->img.total;
 	rec->text_addr = plan->img.part_addr[PATCH_PART_TEXT];
 	rec->text_size = p->part_size[PATCH_PART_TEXT];
+	rec->stubs_addr = plan->img.stubs_addr;
 	plan->rec = rec;
 	return 0;
 }
@@ -269,22 +296,40 @@ static int load_image(struct apply_plan *plan, struct process_state *ps, struct 
 	return EXIT_OK;
 }
 
-/* Write every jump; on a failed write, put back what was written. */
-static int write_jumps(struct apply_plan *plan, const struct process_state *ps)
+/*
+ * Switch every function with all threads stopped: entries to their stubs
+ * (still the old behaviour), then the flag (all functions at once), then
+ * entries straight to the new code (the same behaviour as through the
+ * stubs).  A suture killed between any two writes leaves the process
+ * consistent.  On a failed write before the flag, what was written is put
+ * back.
+ */
+static int write_switch(const struct record *rec, const struct process_state *ps,
+			int *flag_set)
 {
-	const struct record *rec = plan->rec;
+	static const uint8_t on = 1;
+	uint64_t flag = rec->map_start + offsetof(struct record, switch_flag);
 	int ret = 0;
 	uint32_t k;
 
 	for (k = 0; k < rec->nfuncs && !ret; k++) {
-		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].new_bytes,
+		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].stub_bytes,
 				     PATCH_JUMP_SIZE);
-		fault_point("jump-written");
+		fault_point("stub-written");
 	}
 	if (ret) {
 		for (uint32_t j = 0; j + 1 < k; j++)
 			proc_mem_write(ps->memfd, rec->funcs[j].site, rec->funcs[j].old_bytes,
 				       PATCH_JUMP_SIZE);
+		return ret;
+	}
+	ret = proc_mem_write(ps->memfd, flag, &on, 1);
+	*flag_set = !ret;
+	fault_point("flag-set");
+	for (k = 0; k < rec->nfuncs && !ret; k++) {
+		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].new_bytes,
+				     PATCH_JUMP_SIZE);
+		fault_point("jump-written");
 	}
 	return ret;
 }
@@ -304,11 +349,9 @@ static int switch_to_new(struct apply_plan *plan, struct process_state *ps,
 	int ret = pstate_set_state(ps, &ap, RECORD_SWITCHING);
 	fault_point("switching");
 	if (!ret)
-		ret = write_jumps(plan, ps);
+		ret = write_switch(plan->rec, ps, &plan->switched);
 	if (!ret)
 		ret = pstate_set_state(ps, &ap, RECORD_APPLIED);
-	else
-		pstate_set_state(ps, &ap, RECORD_PREPARED);
 	fault_point("applied");
 	uint64_t t_written = now_ns();
 	threads_detach(set);
@@ -400,7 +443,9 @@ int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,
 	}
 	if (code == EXIT_OK) {
 		code = switch_to_new(&plan, &ps, &set, o, r);
-		if (code != EXIT_OK && code != EXIT_VANISHED)
+		/* Once the flag is set, threads may be in the new code: the
+		 * mapping stays, and the next command completes the switch. */
+		if (code != EXIT_OK && code != EXIT_VANISHED && !plan.switched)
 			engine_unmap(&ps, &set, plan.img.base, plan.img.base + plan.img.total);
 	}
 	threads_detach(&set);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,5 +154,22 @@ int engine_unmap(struct process_state *ps, struct thread_set *set, uint64_t star
 	int ret = thread_stop(set, i);
 	if (!ret)
 		ret = target_munmap(ps, &set->threads[i], start, end - start);
+	return ret;
+}
+
+int engine_write_unswitch(const struct process_state *ps, const struct applied_patch *ap)
+{
+	static const uint8_t off = 0;
+	const struct record *rec = ap->rec;
+	int ret = 0;
+
+	for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
+		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].stub_bytes, 5);
+	if (!ret)
+		ret = proc_mem_write(ps->memfd, ap->map_start + offsetof(struct record, switch_flag),
+				     &off, 1);
+	fault_point("flag-cleared");
+	for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
+		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
 	return ret;
 }

@@ -33,6 +33,13 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 /* Stop one thread, unmap [start, end) in the target, and leave it stopped. */
 int engine_unmap(struct process_state *ps, struct thread_set *set, uint64_t start, uint64_t end);
 
+/*
+ * With all threads stopped, switch every function of an applied patch back:
+ * entries to their stubs, the flag cleared (all functions at once), then the
+ * entries' old bytes.  Idempotent, so recovery can run it again.
+ */
+int engine_write_unswitch(const struct process_state *ps, const struct applied_patch *ap);
+
 /* Finish or undo interrupted changes; threads seized, running on return. */
 int engine_recover_seized(struct process_state *ps, struct thread_set *set,
 			  const struct engine_opts *o, struct engine_result *r);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "apply/detour.h"
 #include "apply/record.h"
 #include "elf/elf_file.h"
 #include "ptrace/seccomp.h"
@@ -29,7 +30,9 @@ void image_layout(struct image *img, const struct patch *p)
 {
 	memset(img, 0, sizeof(*img));
 	img->record_size = PAGE_UP(record_size((uint32_t)p->nfuncs));
-	uint64_t at = img->record_size;
+	img->stubs_addr = img->record_size;
+	img->stubs_span = PAGE_UP(p->nfuncs * DETOUR_STUB_SIZE);
+	uint64_t at = img->record_size + img->stubs_span;
 	for (int i = 0; i < PATCH_PART_COUNT; i++) {
 		img->part_addr[i] = at; /* relative until placed */
 		img->part_size[i] = p->part_size[i];
@@ -72,6 +75,7 @@ int image_place(struct image *img, const struct process_state *ps, const struct 
 	if (!best)
 		return -ENOSPC;
 	img->base = best;
+	img->stubs_addr += best;
 	for (int i = 0; i < PATCH_PART_COUNT; i++)
 		img->part_addr[i] += best;
 	return 0;
@@ -83,6 +87,8 @@ void image_free(struct image *img)
 		free(img->bytes[i]);
 		img->bytes[i] = NULL;
 	}
+	free(img->stubs);
+	img->stubs = NULL;
 }
 
 struct symbol_scope {
@@ -217,10 +223,11 @@ static int map_parts(struct image *img, struct process_state *ps, struct thread 
 	int64_t r;
 	uint64_t offset = 0;
 
-	for (int i = -1; i < PATCH_PART_COUNT; i++) {
-		uint64_t addr = i < 0 ? img->base : img->part_addr[i];
-		uint64_t len = i < 0 ? img->record_size : img->part_span[i];
-		int pr = i < 0 ? PROT_READ : prot[i];
+	/* -2: the record, -1: the switch stubs, then the patch's parts. */
+	for (int i = -2; i < PATCH_PART_COUNT; i++) {
+		uint64_t addr = i == -2 ? img->base : i == -1 ? img->stubs_addr : img->part_addr[i];
+		uint64_t len = i == -2 ? img->record_size : i == -1 ? img->stubs_span : img->part_span[i];
+		int pr = i == -2 ? PROT_READ : i == -1 ? PROT_READ | PROT_EXEC : prot[i];
 		if (!len)
 			continue;
 		int ret = run_call(ps, t, site, SYS_mmap, addr, len, (uint64_t)pr,
@@ -305,7 +312,7 @@ static int check_map_calls(const struct image *img, const struct process_state *
 	};
 	/* The descriptor number is not known yet; filters rarely look at it. */
 	const uint64_t fd = 3;
-	struct planned_call calls[PATCH_PART_COUNT + 5] = {
+	struct planned_call calls[PATCH_PART_COUNT + 6] = {
 		{ SYS_memfd_create, "memfd_create", { site->string_addr, MFD_CLOEXEC } },
 		{ SYS_ftruncate, "ftruncate", { fd, img->total } },
 		{ SYS_mmap, "mmap", { img->base, img->record_size, PROT_READ,
@@ -313,8 +320,11 @@ static int check_map_calls(const struct image *img, const struct process_state *
 		{ SYS_close, "close", { fd } },
 		{ SYS_munmap, "munmap", { img->base, img->total } },
 	};
-	size_t n = 5;
-	uint64_t offset = img->record_size;
+	calls[5] = (struct planned_call){ SYS_mmap, "mmap with PROT_EXEC", { img->stubs_addr,
+		img->stubs_span, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd,
+		img->record_size } };
+	size_t n = 6;
+	uint64_t offset = img->record_size + img->stubs_span;
 	for (int i = 0; i < PATCH_PART_COUNT; i++) {
 		if (!img->part_span[i])
 			continue;
@@ -374,6 +384,11 @@ int image_map(struct image *img, const char *name, struct process_state *ps, str
 
 int image_write(const struct image *img, const struct process_state *ps)
 {
+	if (img->stubs) {
+		int ret = proc_mem_write(ps->memfd, img->stubs_addr, img->stubs, img->stubs_span);
+		if (ret)
+			return ret;
+	}
 	for (int i = 0; i < PATCH_PART_COUNT; i++) {
 		if (i == PATCH_PART_BSS || !img->bytes[i])
 			continue;

@@ -13,6 +13,9 @@ struct image {
 	uint64_t base;                         /* start of the mapping (the record) */
 	uint64_t total;                        /* bytes mapped */
 	uint64_t record_size;                  /* page-rounded */
+	uint64_t stubs_addr;                   /* switch stubs, after the record */
+	uint64_t stubs_span;
+	uint8_t *stubs;
 	uint64_t part_addr[PATCH_PART_COUNT];
 	uint64_t part_size[PATCH_PART_COUNT];
 	uint64_t part_span[PATCH_PART_COUNT];  /* page-rounded size of each part */
@@ -46,7 +49,7 @@ void image_free(struct image *img);
 int image_map(struct image *img, const char *name, struct process_state *ps, struct thread *t,
 	      char *err, size_t errlen);
 
-/* Write the parts into the mapping. */
+/* Write the stubs and the parts into the mapping. */
 int image_write(const struct image *img, const struct process_state *ps);
 
 /* Find a place for the injection code: the unused tail of an executable segment. */

@@ -34,7 +34,8 @@ struct record_func {
 	uint64_t new_size;
 	uint64_t old_size;
 	uint8_t old_bytes[8]; /* bytes at site before this patch (first 5 used) */
-	uint8_t new_bytes[8]; /* the jump */
+	uint8_t new_bytes[8]; /* the jump to the replacement */
+	uint8_t stub_bytes[8]; /* the jump to this function's switch stub */
 	char name[64];        /* truncated symbol name, for status */
 };
 
@@ -59,6 +60,9 @@ struct record {
 	uint64_t text_addr;
 	uint64_t text_size;
 	uint64_t pause_ns;      /* of the switch that applied it */
+	uint64_t stubs_addr;    /* switch stubs, DETOUR_STUB_SIZE bytes per function */
+	uint8_t switch_flag;    /* read by the stubs: 0 old code, 1 new code */
+	uint8_t reserved2[7];
 	struct record_func funcs[];
 };
 

@@ -1,9 +1,7 @@
 /*
  * Recovery after a suture process died in the middle of a change.  The record
- * in the patch mapping says how far it got; the bytes at each jump site say
- * which functions were switched.  Each jump is written by one pwrite() that
- * stays inside one page, so a site holds either its old bytes or the whole
- * jump, never a mix.
+ * in the patch mapping says how far it got, and its switch flag says whether
+ * the functions behave as old or as new (see detour.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apply/detour.h"
 #include "apply/internal.h"
 #include "apply/load.h"
 #include "apply/record.h"
@@ -29,66 +28,65 @@ static void note(struct engine_result *r, const char *fmt, const char *name, uin
 	snprintf(r->recovery + used, sizeof(r->recovery) - used, fmt, name, addr);
 }
 
-static int site_switched(const struct process_state *ps, const struct record_func *f, int *state)
+static struct busy_range stubs_range(const struct record *rec)
 {
-	uint8_t now[5];
-	int ret = proc_mem_read(ps->memfd, f->site, now, 5);
-	if (ret)
-		return ret;
-	*state = !memcmp(now, f->new_bytes, 5) ? 1 : !memcmp(now, f->old_bytes, 5) ? 0 : -1;
-	return 0;
+	return (struct busy_range){ rec->stubs_addr, rec->stubs_addr + rec->nfuncs * DETOUR_STUB_SIZE,
+				    0, "a switch stub" };
 }
 
-/* Complete an apply whose jumps were being written when suture died. */
+/*
+ * An apply killed while switching: before the flag was set every function
+ * still behaves as old (entry bytes or stub), so roll back; after it, every
+ * function behaves as new, so complete.
+ */
 static int finish_switch(struct process_state *ps, struct thread_set *set,
 			 struct applied_patch *ap, const struct engine_opts *o,
 			 struct engine_result *r)
 {
 	struct record *rec = ap->rec;
-	struct busy_range *ranges = calloc(rec->nfuncs + 1, sizeof(*ranges));
-	size_t n = 0;
-	unsigned switched = 0;
+	const char *name = rec->patch_name[0] ? rec->patch_name : "a patch";
+	struct busy_range range = stubs_range(rec);
 	uint64_t t0;
+	int ret = 0;
 
-	if (!ranges)
-		return engine_fail(r, EXIT_INTERNAL, "out of memory");
-	for (uint32_t k = 0; k < rec->nfuncs; k++) {
-		int state;
-		if (site_switched(ps, &rec->funcs[k], &state) || state < 0) {
-			free(ranges);
-			return engine_fail(r, EXIT_INTERNAL, "the entry of %s in process %d holds "
-					   "neither its old bytes nor the jump; not touching it",
-					   rec->funcs[k].name, (int)ps->pid);
-		}
-		if (state) {
-			switched++;
-			continue;
-		}
-		ranges[n++] = (struct busy_range){ rec->funcs[k].site,
-			rec->funcs[k].site + rec->funcs[k].old_size, 1, rec->funcs[k].name };
+	if (rec->switch_flag) {
+		int code = engine_stop_when_safe(ps, set, NULL, 0, NULL, 0, o, r, &t0);
+		if (code != EXIT_OK)
+			return code;
+		for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
+			ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].new_bytes, 5);
+		if (!ret)
+			ret = pstate_set_state(ps, ap, RECORD_APPLIED);
+		threads_resume(set);
+		if (ret)
+			return engine_fail(r, EXIT_INTERNAL, "failed to complete the interrupted apply "
+					   "in process %d: %s", (int)ps->pid, strerror(-ret));
+		note(r, "completed the interrupted apply of %s at 0x%" PRIx64
+		     " (its functions had already switched)", name, ap->map_start);
+		return EXIT_OK;
 	}
-	int code = engine_stop_when_safe(ps, set, ranges, n, NULL, 0, o, r, &t0);
-	free(ranges);
+
+	/* Threads may be running an entry's old instructions inside a stub. */
+	int code = engine_stop_when_safe(ps, set, &range, 1, NULL, 0, o, r, &t0);
 	if (code != EXIT_OK)
 		return code;
-	int ret = 0;
 	for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
-		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].new_bytes, 5);
+		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
 	if (!ret)
-		ret = pstate_set_state(ps, ap, RECORD_APPLIED);
+		ret = pstate_set_state(ps, ap, RECORD_REVERTED);
+	threads_resume(set);
+	if (!ret && engine_unmap(ps, set, ap->map_start, ap->map_end))
+		ret = -EIO;
 	threads_resume(set);
 	if (ret)
-		return engine_fail(r, EXIT_INTERNAL, "failed to complete the interrupted apply in "
+		return engine_fail(r, EXIT_INTERNAL, "failed to roll back the interrupted apply in "
 				   "process %d: %s", (int)ps->pid, strerror(-ret));
-	char what[160];
-	snprintf(what, sizeof(what), "completed the interrupted apply of %s (%u of %u functions "
-		 "had been switched) at 0x%%" PRIx64, rec->patch_name[0] ? rec->patch_name : "a patch",
-		 switched, rec->nfuncs);
-	note(r, what, "", ap->map_start);
+	note(r, "rolled back the interrupted apply of %s at 0x%" PRIx64
+	     " (no function had switched)", name, ap->map_start);
 	return EXIT_OK;
 }
 
-/* Complete a revert: write back the old bytes still missing, then unmap. */
+/* Complete a revert: switch back what is not yet back, then unmap. */
 static int finish_revert(struct process_state *ps, struct thread_set *set,
 			 struct applied_patch *ap, const struct engine_opts *o,
 			 struct engine_result *r)
@@ -97,14 +95,14 @@ static int finish_revert(struct process_state *ps, struct thread_set *set,
 	uint64_t t0;
 
 	if (rec->state == RECORD_REVERTING) {
-		struct busy_range range = { rec->text_addr, rec->text_addr + rec->text_size, 0,
-					    rec->patch_name };
-		int code = engine_stop_when_safe(ps, set, &range, 1, NULL, 0, o, r, &t0);
+		struct busy_range ranges[2] = {
+			{ rec->text_addr, rec->text_addr + rec->text_size, 0, rec->patch_name },
+			stubs_range(rec),
+		};
+		int code = engine_stop_when_safe(ps, set, ranges, 2, NULL, 0, o, r, &t0);
 		if (code != EXIT_OK)
 			return code;
-		int ret = 0;
-		for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
-			ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
+		int ret = engine_write_unswitch(ps, ap);
 		if (!ret)
 			ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 		threads_resume(set);

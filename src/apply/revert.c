@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apply/detour.h"
 #include "apply/internal.h"
 #include "apply/record.h"
 #include "util/exitcode.h"
@@ -93,7 +94,7 @@ static int switch_to_old(struct process_state *ps, struct thread_set *set,
 			 struct engine_result *r)
 {
 	struct record *rec = ap->rec;
-	size_t n = rec->nfuncs + 1;
+	size_t n = rec->nfuncs + 2;
 	struct busy_range *ranges = calloc(n, sizeof(*ranges));
 	char label[128];
 	uint64_t t0;
@@ -106,6 +107,8 @@ static int switch_to_old(struct process_state *ps, struct thread_set *set,
 			rec->funcs[k].new_addr + rec->funcs[k].new_size, 0, rec->funcs[k].name };
 	ranges[rec->nfuncs] = (struct busy_range){ rec->text_addr, rec->text_addr + rec->text_size,
 		0, patch_label(rec, label, sizeof(label)) };
+	ranges[rec->nfuncs + 1] = (struct busy_range){ rec->stubs_addr,
+		rec->stubs_addr + rec->nfuncs * DETOUR_STUB_SIZE, 0, label };
 
 	struct engine_opts strict = *o;
 	strict.allow_active = 0;
@@ -116,8 +119,8 @@ static int switch_to_old(struct process_state *ps, struct thread_set *set,
 
 	int ret = pstate_set_state(ps, ap, RECORD_REVERTING);
 	fault_point("reverting");
-	for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
-		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
+	if (!ret)
+		ret = engine_write_unswitch(ps, ap);
 	if (!ret)
 		ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 	fault_point("reverted");

@@ -8,6 +8,7 @@
 
 #include "proc/proc.h"
 #include "ptrace/ptrace.h"
+#include "util/fault.h"
 
 /* Kernel-internal syscall restart codes, visible in rax at a ptrace-stop. */
 #define ERESTARTSYS 512
@@ -106,12 +107,21 @@ static size_t build_site_code(uint8_t *code, const struct user_regs_struct *r)
 	return n;
 }
 
-/* Single-step over the site's `syscall`; other signals are re-queued. */
-static int step_over_syscall(struct thread *t, uint64_t site_addr, int *requeue)
+/*
+ * Let the thread run the site's `syscall` under PTRACE_SYSCALL and collect
+ * its entry and exit stops.  Syscall-stops are not signals: had we
+ * single-stepped instead, the thread would wait in a SIGTRAP
+ * signal-delivery-stop, and if suture died there the kernel would deliver
+ * that SIGTRAP and kill the target.  Other signals that arrive meanwhile are
+ * queued again afterwards.
+ */
+static int run_site_syscall(struct thread *t, uint64_t site_addr, int *requeue)
 {
+	int seen_entry = 0;
+
 	for (int tries = 0; tries < 16; tries++) {
 		int status;
-		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0)
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
 			return -errno;
 		if (waitpid(t->tid, &status, __WALL) < 0)
 			return -errno;
@@ -121,15 +131,19 @@ static int step_over_syscall(struct thread *t, uint64_t site_addr, int *requeue)
 		}
 		if (!WIFSTOPPED(status))
 			continue;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			if ((status >> 16) == 0)
+				*requeue = WSTOPSIG(status);
+			continue;
+		}
 		struct user_regs_struct now;
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) < 0)
 			return -errno;
-		if (WSTOPSIG(status) != SIGTRAP && (status >> 16) == 0)
-			*requeue = WSTOPSIG(status);
-		if (now.rip == site_addr + 2)
-			return 0;
-		if (now.rip != site_addr)
+		if (now.rip != site_addr + 2)
 			return -EFAULT;
+		if (seen_entry)
+			return 0;
+		seen_entry = 1;
 	}
 	return -EAGAIN;
 }
@@ -159,7 +173,8 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0)
 		return errno == ESRCH ? -ESRCH : -errno;
 
-	ret = step_over_syscall(t, site->addr, &requeue);
+	fault_point("injecting");
+	ret = run_site_syscall(t, site->addr, &requeue);
 	if (ret == 0) {
 		struct user_regs_struct after;
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &after) < 0)

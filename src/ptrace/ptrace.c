@@ -116,7 +116,9 @@ static int seize_new_threads(struct thread_set *set, int *tracer)
 	for (size_t i = 0; i < n; i++) {
 		if (find_thread(set, tids[i]))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tids[i], 0, 0) == 0) {
+		/* TRACESYSGOOD marks syscall-stops (SIGTRAP | 0x80), which
+		 * injected system calls wait for. */
+		if (ptrace(PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACESYSGOOD) == 0) {
 			if (!add_thread(set, tids[i])) {
 				ret = -ENOMEM;
 				break;

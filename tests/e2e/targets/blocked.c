@@ -1,9 +1,10 @@
 /*
  * Test target: threads blocked in system calls while a patch is applied.
- * Usage: blocked KIND, where KIND (read, accept, epoll, sleep, futex or cond)
- * is the wait the main thread itself performs; each other kind waits in a
- * thread of its own.  suture runs its injected system calls in the main
- * thread, so each KIND tests the restart of that call.
+ * Usage: blocked MAIN [KIND...], where MAIN (read, accept, epoll, sleep,
+ * futex or cond) is the wait the main thread itself performs, and each KIND
+ * (default: every other kind) waits in a thread of its own.  suture runs its
+ * injected system calls in the main thread, so MAIN tests the restart of
+ * that call.
  *   read    read() on a pipe
  *   accept  accept() on a listening TCP socket bound to 127.0.0.1
  *   epoll   epoll_wait() on a pipe, no timeout
@@ -292,20 +293,34 @@ static int set_up(void)
 
 int main(int argc, char **argv)
 {
-	int main_kind = argc == 2 ? parse_kind(argv[1]) : -1;
+	int main_kind = argc >= 2 ? parse_kind(argv[1]) : -1;
+	int started[K_COUNT] = { 0 };
 	pthread_t t;
 
+	for (int i = 2; i < argc && main_kind >= 0; i++) {
+		int k = parse_kind(argv[i]);
+		if (k < 0) {
+			main_kind = -1;
+			break;
+		}
+		started[k] = 1;
+	}
 	if (main_kind < 0) {
-		fprintf(stderr, "usage: blocked read|accept|epoll|sleep|futex|cond\n");
+		fprintf(stderr, "usage: blocked MAIN [KIND...], each one of read, accept, epoll, "
+			"sleep, futex, cond\n");
 		return 2;
 	}
+	if (argc == 2)
+		for (int k = 0; k < K_COUNT; k++)
+			started[k] = 1;
+	started[main_kind] = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (set_up()) {
 		perror("blocked: setup");
 		return 1;
 	}
 	for (int k = 0; k < K_COUNT; k++) {
-		if (k == main_kind)
+		if (!started[k])
 			continue;
 		if (pthread_create(&t, NULL, waiter_thread, (void *)(intptr_t)k)) {
 			fprintf(stderr, "blocked: pthread_create failed\n");

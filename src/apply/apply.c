@@ -133,14 +133,19 @@ static int plan_functions(struct apply_plan *plan, const struct process_state *p
 		char err[256];
 		uint64_t stub_addr = plan->img.stubs_addr + i * DETOUR_STUB_SIZE;
 		uint64_t new_addr = plan->img.part_addr[PATCH_PART_TEXT] + f->new_offset;
-		if (detour_build(bytes, f->old_size, site, stub_addr,
-				 plan->img.base + offsetof(struct record, switch_flag), new_addr,
-				 plan->img.stubs + i * DETOUR_STUB_SIZE, err, sizeof(err))) {
+		if (!detour_build(bytes, f->old_size, site, stub_addr,
+				  plan->img.base + offsetof(struct record, switch_flag), new_addr,
+				  plan->img.stubs + i * DETOUR_STUB_SIZE, err, sizeof(err))) {
+			encode_jump(rf->stub_bytes, site, stub_addr);
+		} else if (p->nfuncs == 1) {
+			/* A single function switches atomically with its own jump. */
+			encode_jump(rf->stub_bytes, site, new_addr);
+		} else {
 			free(bytes);
-			return engine_fail(r, EXIT_FUNCTION, "function %s cannot be switched "
-					   "atomically: %s", f->name, err);
+			return engine_fail(r, EXIT_FUNCTION, "function %s cannot be switched together "
+					   "with the patch's other functions: %s; split the patch",
+					   f->name, err);
 		}
-		encode_jump(rf->stub_bytes, site, stub_addr);
 
 		const struct record_func *prev = NULL;
 		if (pstate_owner_of_site(ps, site, &prev)) {

@@ -126,7 +126,7 @@ static int check_magic_and_version(struct reader *r)
 	size_t magic_len = r->len < PATCH_FILE_MAGIC_LEN ? r->len : PATCH_FILE_MAGIC_LEN;
 	unsigned int major, minor;
 
-	if (memcmp(b, PATCH_FILE_MAGIC, magic_len) != 0)
+	if (magic_len > 0 && memcmp(b, PATCH_FILE_MAGIC, magic_len) != 0)
 		return patch_fail(r->err, r->errlen, -EINVAL,
 				  "not a suture patch file: it does not start with \"%s\"",
 				  PATCH_FILE_MAGIC);
@@ -698,6 +698,9 @@ int patch_parse(const uint8_t *buf, size_t len, struct patch *out,
 		err[0] = '\0';
 	if (!buf && len)
 		return patch_fail(err, errlen, -EINVAL, "no buffer to parse");
+	/* libsodium must be initialised before any use; later calls are cheap. */
+	if (sodium_init() < 0)
+		return patch_fail(err, errlen, -EIO, "libsodium failed to initialise");
 
 	/* The reader contains a 2 KiB section array, so keep it off the stack. */
 	r = calloc(1, sizeof(*r));

@@ -260,6 +260,16 @@ static void truncated_at_every_length(void **state)
 	free(b.buf);
 }
 
+static void empty_buffer_rejected(void **state)
+{
+	struct patch p;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(patch_parse(NULL, 0, &p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "truncated"));
+}
+
 static void truncated_signature_section(void **state)
 {
 	struct blob b = serialize_sample(), s, t;
@@ -662,6 +672,7 @@ int main(void)
 		cmocka_unit_test(write_and_read_file),
 		cmocka_unit_test(patch_id_hex_matches_id),
 		cmocka_unit_test(truncated_at_every_length),
+		cmocka_unit_test(empty_buffer_rejected),
 		cmocka_unit_test(truncated_signature_section),
 		cmocka_unit_test(section_past_end_of_file),
 		cmocka_unit_test(section_size_past_end_of_file),

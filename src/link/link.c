@@ -172,7 +172,8 @@ static int resolve_replacement(struct linker *l, size_t i)
 	GElf_Sym new_sym;
 	int r;
 
-	r = link_find_new_function(l, rep->new_name, &l->new_object[i], &l->new_symbol[i]);
+	r = link_find_new_function(l, rep->new_name, rep->file_hint, &l->new_object[i],
+				   &l->new_symbol[i]);
 	if (r == 0)
 		r = lookup_old_function(l, rep, l->objects[l->new_object[i]].source, &old);
 	if (r == 0)
@@ -345,7 +346,9 @@ static int run_link_steps(struct linker *l)
 	if (r < 0)
 		return r;
 	warn_shared_text(l);
-	warn_static_copies(l);
+	/* In selective mode only new variables are copied, so nothing is split. */
+	if (!l->in->selective)
+		warn_static_copies(l);
 
 	r = link_layout(l);
 	if (r == 0)

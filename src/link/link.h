@@ -30,7 +30,19 @@
 struct link_replacement {
 	const char *old_name;  /* function in the target */
 	const char *new_name;  /* its replacement, defined in one of the objects */
-	const char *file_hint; /* source file (STT_FILE) of a static old_name, or NULL */
+	/*
+	 * Source file (STT_FILE) of a static old_name, or NULL.  A static
+	 * new_name defined in several objects is taken from the object compiled
+	 * from this file.
+	 */
+	const char *file_hint;
+};
+
+/* A symbol defined by one of the objects, named for the selective mode of struct link_input. */
+struct link_symbol_ref {
+	size_t object;           /* index into link_input.object_paths */
+	const char *name;        /* symbol name in that object */
+	const char *target_name; /* in `aliases`: the target's name for the symbol */
 };
 
 struct link_input {
@@ -39,6 +51,24 @@ struct link_input {
 	size_t nobjects;
 	const struct link_replacement *replacements;
 	size_t nreplacements;
+
+	/*
+	 * Selective mode, for objects compiled from whole source files of the
+	 * target (suture build).  Only the symbols in `own_symbols`, the new
+	 * functions of `replacements`, and sections without named symbols
+	 * (string literals, constants, jump tables) come from the objects.
+	 * Every other named symbol, local or global, binds to the target's
+	 * definition of the same name, or of the name `aliases` gives it; a
+	 * local is looked up among the locals of the object's source file.
+	 * A symbol the target lacks is copied when it is code or read-only
+	 * data, and rejected when it is writable, because a copy would not
+	 * share the process's state.
+	 */
+	int selective;
+	const struct link_symbol_ref *own_symbols;
+	size_t nown_symbols;
+	const struct link_symbol_ref *aliases;
+	size_t naliases;
 };
 
 /* Cause of a failed link, so that callers can pick an exit code. */

@@ -26,6 +26,15 @@ struct link_section {
 	int included;     /* reachable from a replacement function */
 	uint64_t offset;  /* offset inside its part, once laid out */
 	Elf_Scn *rela;    /* the SHT_RELA section that applies to it, or NULL */
+	int binding;      /* enum link_binding, decided on first use in selective mode */
+	uint64_t target_base; /* LINK_BIND_TARGET: target vaddr of the section's offset 0 */
+};
+
+/* Where a section's symbols resolve in the selective mode of struct link_input. */
+enum link_binding {
+	LINK_BIND_UNDECIDED = 0,
+	LINK_BIND_COPY,   /* the section is copied into the patch when reached */
+	LINK_BIND_TARGET, /* its symbols are the target's, at target_base + st_value */
 };
 
 struct link_object {
@@ -116,8 +125,14 @@ int link_get_symbol(struct linker *l, size_t object, size_t index, GElf_Sym *sym
 /* link_symbols.c */
 int link_index_names(struct linker *l);
 struct link_name *link_find_name(struct linker *l, const char *name);
-int link_find_new_function(struct linker *l, const char *name, size_t *object, size_t *symbol);
+/* Find a replacement function; `source` picks among statics of several objects, or NULL. */
+int link_find_new_function(struct linker *l, const char *name, const char *source,
+			   size_t *object, size_t *symbol);
 int link_resolve(struct linker *l, size_t object, size_t symbol, struct link_target *out);
+
+/* link_bind.c */
+int link_bind_section(struct linker *l, size_t object, size_t section);
+int link_is_owned(const struct linker *l, size_t object, const char *name);
 
 /* link_layout.c */
 int link_select_sections(struct linker *l);

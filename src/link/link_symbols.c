@@ -141,15 +141,43 @@ static int check_new_function(struct linker *l, const char *name, size_t object,
 	return 0;
 }
 
-/* Find the static function `name`, which must be unique across the objects. */
-static int find_local_function(struct linker *l, const char *name, size_t *object,
-			       size_t *symbol)
+/* Return 1 when some object compiled from `source` defines a local `name`. */
+static int source_defines_local(struct linker *l, const char *source, const char *name)
 {
+	GElf_Sym sym;
+
+	for (size_t i = 0; source && i < l->nobjects; i++) {
+		struct link_object *o = &l->objects[i];
+
+		if (!o->source || strcmp(o->source, source) != 0)
+			continue;
+		for (size_t j = 1; j < o->nsymbols; j++) {
+			if (gelf_getsym(o->symbols, (int)j, &sym) &&
+			    GELF_ST_BIND(sym.st_info) == STB_LOCAL &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF &&
+			    strcmp(link_symbol_name(o, &sym), name) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Find the static function `name`, which must be unique across the objects,
+ * or across the objects compiled from `source` when some of them define it.
+ */
+static int find_local_function(struct linker *l, const char *name, const char *source,
+			       size_t *object, size_t *symbol)
+{
+	int restrict_source = source_defines_local(l, source, name);
 	size_t found = 0;
 	GElf_Sym sym;
 
 	for (size_t i = 0; i < l->nobjects; i++) {
 		struct link_object *o = &l->objects[i];
+
+		if (restrict_source && (!o->source || strcmp(o->source, source) != 0))
+			continue;
 
 		for (size_t j = 1; j < o->nsymbols; j++) {
 			if (!gelf_getsym(o->symbols, (int)j, &sym) ||
@@ -169,7 +197,8 @@ static int find_local_function(struct linker *l, const char *name, size_t *objec
 	return found ? 0 : -ENOENT;
 }
 
-int link_find_new_function(struct linker *l, const char *name, size_t *object, size_t *symbol)
+int link_find_new_function(struct linker *l, const char *name, const char *source,
+			   size_t *object, size_t *symbol)
 {
 	struct link_name *n = link_find_name(l, name);
 	int r;
@@ -178,7 +207,7 @@ int link_find_new_function(struct linker *l, const char *name, size_t *object, s
 		*object = n->object;
 		*symbol = n->symbol;
 	} else {
-		r = find_local_function(l, name, object, symbol);
+		r = find_local_function(l, name, source, object, symbol);
 		if (r == -ENOENT)
 			return link_fail(l, LINK_ERR_FUNCTION, r,
 					 "function %s not found in the objects; check the "
@@ -205,6 +234,7 @@ static int resolve_in_section(struct linker *l, size_t object, const GElf_Sym *s
 	struct link_object *o = &l->objects[object];
 	const char *name = link_symbol_name(o, sym);
 	struct link_section *s;
+	int r;
 
 	if (sym->st_shndx == SHN_UNDEF || sym->st_shndx >= o->nsections)
 		return link_fail(l, LINK_ERR_UNSUPPORTED, -EINVAL,
@@ -220,6 +250,14 @@ static int resolve_in_section(struct linker *l, size_t object, const GElf_Sym *s
 		return link_fail(l, LINK_ERR_BUILD, -EINVAL,
 				 "%s: code refers to section %s, which is not loaded at run time",
 				 o->path, s->name);
+	r = link_bind_section(l, object, sym->st_shndx);
+	if (r < 0)
+		return r;
+	if (s->binding == LINK_BIND_TARGET) {
+		out->kind = PATCH_TARGET_OBJECT;
+		out->value = s->target_base + sym->st_value;
+		return 0;
+	}
 	out->kind = PATCH_TARGET_PATCH;
 	out->part = (enum patch_part)s->part;
 	out->value = s->offset + sym->st_value;
@@ -268,6 +306,13 @@ static int resolve_name(struct linker *l, struct link_name *n, struct link_targe
 	 * reference to a replaced function the objects do not define goes to the
 	 * target's copy, whose entry will jump to the replacement.
 	 */
+	if (l->in->selective && n->defined && !n->common) {
+		/* The section's binding decides between the objects and the target. */
+		r = link_get_symbol(l, n->object, n->symbol, &def);
+		if (r < 0)
+			return r;
+		return resolve_in_section(l, n->object, &def, out);
+	}
 	if (!n->defined || !is_replaced(l, n->name)) {
 		r = target_defines(l, n);
 		if (r < 0)

@@ -58,8 +58,8 @@ struct link_input {
 	 * functions of `replacements`, and sections without named symbols
 	 * (string literals, constants, jump tables) come from the objects.
 	 * Every other named symbol, local or global, binds to the target's
-	 * definition of the same name, or of the name `aliases` gives it; a
-	 * local is looked up among the locals of the object's source file.
+	 * definition of the same name, or of the name that `aliases` gives it.
+	 * A local is looked up among the locals of the object's source file.
 	 * A symbol the target lacks is copied when it is code or read-only
 	 * data, and rejected when it is writable, because a copy would not
 	 * share the process's state.

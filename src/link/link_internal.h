@@ -30,7 +30,7 @@ struct link_section {
 	uint64_t target_base; /* LINK_BIND_TARGET: target vaddr of the section's offset 0 */
 };
 
-/* Where a section's symbols resolve in the selective mode of struct link_input. */
+/* Binding of a section's symbols in the selective mode of struct link_input. */
 enum link_binding {
 	LINK_BIND_UNDECIDED = 0,
 	LINK_BIND_COPY,   /* the section is copied into the patch when reached */

@@ -1,0 +1,9 @@
+# Targets of the seccomp, killed-patcher and C++ exception tests.
+CXXFLAGS_TARGET = -O2 -g -Wall -Wextra -pthread -std=c++17
+FIXCXXFLAGS = -O2 -g -fPIC -ffunction-sections -fdata-sections -std=c++17 -c
+
+TARGETS += $(OUT)/sandboxed $(OUT)/fix_sandboxed.o
+
+$(OUT)/sandboxed: sandboxed.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Wextra -std=c11 -fPIE -pie -o $@ $<

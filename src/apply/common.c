@@ -173,3 +173,17 @@ int engine_write_unswitch(const struct process_state *ps, const struct applied_p
 		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
 	return ret;
 }
+
+void engine_keep_mapping(struct process_state *ps, struct applied_patch *ap,
+			 struct engine_result *r)
+{
+	uint32_t flags = ap->rec->flags | RECORD_FLAG_MAPPING_KEPT;
+
+	proc_mem_write(ps->memfd, ap->map_start + offsetof(struct record, flags), &flags,
+		       sizeof(flags));
+	ap->rec->flags = flags;
+	snprintf(r->recovery + strlen(r->recovery), sizeof(r->recovery) - strlen(r->recovery),
+		 "%sthe original code is back, but the patch mapping at 0x%" PRIx64 " stays because "
+		 "the process's seccomp filter forbids munmap", r->recovery[0] ? "; " : "",
+		 ap->map_start);
+}

@@ -31,6 +31,7 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 			  const struct engine_opts *o, struct engine_result *r, uint64_t *t0);
 
 /* Stop one thread, unmap [start, end) in the target, and leave it stopped. */
+/* Returns 0, -EPERM when the seccomp filter forbids munmap, or another negative errno. */
 int engine_unmap(struct process_state *ps, struct thread_set *set, uint64_t start, uint64_t end);
 
 /*
@@ -39,6 +40,13 @@ int engine_unmap(struct process_state *ps, struct thread_set *set, uint64_t star
  * entries' old bytes.  Idempotent, so recovery can run it again.
  */
 int engine_write_unswitch(const struct process_state *ps, const struct applied_patch *ap);
+
+/*
+ * Mark a reverted patch whose mapping cannot be removed (the seccomp filter
+ * forbids munmap) so that recovery leaves it alone, and say so in r.
+ */
+void engine_keep_mapping(struct process_state *ps, struct applied_patch *ap,
+			 struct engine_result *r);
 
 /* Finish or undo interrupted changes; threads seized, running on return. */
 int engine_recover_seized(struct process_state *ps, struct thread_set *set,

@@ -404,7 +404,13 @@ int target_munmap(struct process_state *ps, struct thread *t, uint64_t start, ui
 	struct inject_site site;
 	int64_t r;
 
+	char err[256];
+	struct planned_call call = { SYS_munmap, "munmap", { start, len } };
+
 	int ret = inject_site_find(ps, &site);
+	if (ret)
+		return ret;
+	ret = check_calls_allowed(ps, t, site.addr + 2, &call, 1, err, sizeof(err));
 	if (ret)
 		return ret;
 	ret = run_call(ps, t, &site, SYS_munmap, start, len, 0, 0, 0, 0, &r);

@@ -27,6 +27,7 @@ enum record_state {
 
 #define RECORD_FLAG_ALLOW_ACTIVE 1u
 #define RECORD_FLAG_INSECURE 2u
+#define RECORD_FLAG_MAPPING_KEPT 4u /* reverted; munmap forbidden by seccomp */
 
 struct record_func {
 	uint64_t site;      /* run-time address of the replaced entry */

@@ -110,7 +110,10 @@ static int finish_revert(struct process_state *ps, struct thread_set *set,
 			return engine_fail(r, EXIT_INTERNAL, "failed to complete the interrupted "
 					   "revert in process %d: %s", (int)ps->pid, strerror(-ret));
 	}
-	if (engine_unmap(ps, set, ap->map_start, ap->map_end))
+	int unmapped = engine_unmap(ps, set, ap->map_start, ap->map_end);
+	if (unmapped == -EPERM)
+		engine_keep_mapping(ps, ap, r);
+	else if (unmapped)
 		return engine_fail(r, EXIT_INTERNAL, "failed to unmap a reverted patch in process %d",
 				   (int)ps->pid);
 	threads_resume(set);
@@ -185,9 +188,13 @@ int engine_needs_recovery(const struct process_state *ps)
 	uint8_t file_bytes[INJECT_SITE_SIZE];
 	uint64_t addr;
 
-	for (size_t i = 0; i < ps->npatches; i++)
-		if (!ps->patches[i].rec || ps->patches[i].rec->state != RECORD_APPLIED)
+	for (size_t i = 0; i < ps->npatches; i++) {
+		const struct record *rec = ps->patches[i].rec;
+		if (rec && rec->state == RECORD_REVERTED && (rec->flags & RECORD_FLAG_MAPPING_KEPT))
+			continue;
+		if (!rec || rec->state != RECORD_APPLIED)
 			return 1;
+	}
 	return inject_site_modified(ps, &addr, file_bytes) || has_leftover_fd(ps->pid);
 }
 
@@ -199,6 +206,8 @@ int engine_recover_seized(struct process_state *ps, struct thread_set *set,
 	for (size_t i = 0; i < ps->npatches && code == EXIT_OK; i++) {
 		struct applied_patch *ap = &ps->patches[i];
 		uint32_t state = ap->rec ? ap->rec->state : RECORD_EMPTY;
+		if (state == RECORD_REVERTED && (ap->rec->flags & RECORD_FLAG_MAPPING_KEPT))
+			continue;
 		switch (state) {
 		case RECORD_APPLIED:
 			break;

@@ -12,8 +12,7 @@
 #include "util/exitcode.h"
 #include "util/fault.h"
 
-static const struct applied_patch *find_applied(const struct process_state *ps,
-						const uint8_t id[32])
+static struct applied_patch *find_applied(struct process_state *ps, const uint8_t id[32])
 {
 	for (size_t i = 0; i < ps->npatches; i++) {
 		const struct record *rec = ps->patches[i].rec;
@@ -124,7 +123,8 @@ static int switch_to_old(struct process_state *ps, struct thread_set *set,
 	if (!ret)
 		ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 	fault_point("reverted");
-	threads_resume(set);
+	/* One thread stays stopped to unmap the patch; the others go now. */
+	threads_detach_others(set, engine_pick_thread(set));
 	r->pause_ns = now_ns() - t0;
 	if (ret)
 		return engine_fail(r, EXIT_INTERNAL, "failed to write the original bytes back into "
@@ -158,7 +158,7 @@ int engine_revert(const struct patch *p, pid_t pid, const struct engine_opts *o,
 			goto out;
 	}
 
-	const struct applied_patch *ap = find_applied(&ps, p->id);
+	struct applied_patch *ap = find_applied(&ps, p->id);
 	if (!ap) {
 		char id[65];
 		patch_id_hex(p, id);
@@ -184,9 +184,15 @@ int engine_revert(const struct patch *p, pid_t pid, const struct engine_opts *o,
 		code = engine_seize(&ps, &set, r);
 	if (code == EXIT_OK)
 		code = switch_to_old(&ps, &set, ap, o, r);
-	if (code == EXIT_OK && engine_unmap(&ps, &set, ap->map_start, ap->map_end))
-		code = engine_fail(r, EXIT_INTERNAL, "the original code of process %d is back, but "
-				   "unmapping the patch failed; run the command again", (int)pid);
+	if (code == EXIT_OK) {
+		int ret = engine_unmap(&ps, &set, ap->map_start, ap->map_end);
+		if (ret == -EPERM)
+			engine_keep_mapping(&ps, ap, r);
+		else if (ret)
+			code = engine_fail(r, EXIT_INTERNAL, "the original code of process %d is back, "
+					   "but unmapping the patch failed; run the command again",
+					   (int)pid);
+	}
 	threads_detach(&set);
 	threads_free(&set);
 out:

@@ -125,7 +125,7 @@ int proc_list_threads(pid_t pid, pid_t **tids, size_t *count)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
 	if (!d)
-		return -errno;
+		return errno == ENOENT ? -ESRCH : -errno;
 	while ((de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;

@@ -186,34 +186,47 @@ static void note_wait_status(struct thread *t, int status)
 	}
 }
 
+/* Wait until thread `t`, interrupted, reports its stop or its exit. */
+static int wait_stop(struct thread *t)
+{
+	while (t->interrupted && t->state == THREAD_RUNNING) {
+		int status;
+		if (waitpid(t->tid, &status, __WALL) < 0) {
+			if (errno == EINTR && !wait_timed_out)
+				continue;
+			if (errno == ECHILD) {
+				t->state = THREAD_GONE;
+				break;
+			}
+			return errno == EINTR ? -ETIMEDOUT : -errno;
+		}
+		note_wait_status(t, status);
+	}
+	t->interrupted = 0;
+	return 0;
+}
+
 /*
  * Wait for each interrupted thread by its own tid.  Since Linux 6.1 a wait
  * for one pid looks at that task only, where waitpid(-1) walks the whole
  * list of tracees each time: quadratic in the number of threads.
+ * The group leader goes last: when the process exits, the kernel reports
+ * the leader's exit only after the tracer reaped every other thread.
  */
 static int collect_stops(struct thread_set *set)
 {
+	struct thread *leader = NULL;
 	int ret = 0;
 
 	wait_timer_arm(STOP_TIMEOUT_SEC);
 	for (size_t i = 0; i < set->count && !ret; i++) {
-		struct thread *t = &set->threads[i];
-		while (t->interrupted && t->state == THREAD_RUNNING) {
-			int status;
-			if (waitpid(t->tid, &status, __WALL) < 0) {
-				if (errno == EINTR && !wait_timed_out)
-					continue;
-				if (errno == ECHILD) {
-					t->state = THREAD_GONE;
-					break;
-				}
-				ret = errno == EINTR ? -ETIMEDOUT : -errno;
-				break;
-			}
-			note_wait_status(t, status);
-		}
-		t->interrupted = 0;
+		if (set->threads[i].tid == set->pid)
+			leader = &set->threads[i];
+		else
+			ret = wait_stop(&set->threads[i]);
 	}
+	if (!ret && leader)
+		ret = wait_stop(leader);
 	wait_timer_disarm();
 	return ret;
 }
@@ -252,13 +265,74 @@ static int thread_count(pid_t pid)
 	return n;
 }
 
+/*
+ * System calls that fail with EINTR, rather than a restart code, when a
+ * stop interrupts them, even without a signal handler (signal(7), section
+ * "Interruption of system calls and library functions by stop signals").
+ */
+static int fails_on_stop(long long nr)
+{
+	switch (nr) {
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_rt_sigtimedwait:
+	case SYS_io_getevents:
+	case SYS_io_pgetevents:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* True when the thread has an unblocked signal pending (its own or the group's). */
+static int has_deliverable_signal(pid_t pid, pid_t tid)
+{
+	char path[80], line[128];
+	unsigned long long own = 0, shared = 0, blocked = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "SigPnd: %llx", &own);
+		sscanf(line, "ShdPnd: %llx", &shared);
+		sscanf(line, "SigBlk: %llx", &blocked);
+	}
+	fclose(f);
+	return ((own | shared) & ~blocked) != 0;
+}
+
+/*
+ * Our stop made such a call fail with EINTR: rewind the thread so that it
+ * makes the call again, as the kernel does for restartable calls.  Skipped
+ * when a signal is about to be delivered, whose handler the program may
+ * expect the EINTR for.  NOTE: a finite timeout starts again from its full
+ * length, so the call may wait longer than asked, never shorter.
+ */
+static int undo_stop_eintr(struct thread *t)
+{
+	struct user_regs_struct *r = &t->regs;
+
+	if ((long long)r->orig_rax < 0 || (long long)r->rax != -EINTR ||
+	    !fails_on_stop((long long)r->orig_rax) || has_deliverable_signal(t->tgid, t->tid))
+		return 0;
+	r->rax = r->orig_rax;
+	r->rip -= 2;
+	r->orig_rax = (unsigned long long)-1;
+	return ptrace(PTRACE_SETREGS, t->tid, 0, r) < 0 ? -errno : 0;
+}
+
 static int read_all_regs(struct thread_set *set)
 {
 	for (size_t i = 0; i < set->count; i++) {
 		struct thread *t = &set->threads[i];
 		if (t->state != THREAD_STOPPED)
 			continue;
-		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0) {
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0 || undo_stop_eintr(t) < 0) {
 			if (errno != ESRCH)
 				return -errno;
 			t->state = THREAD_GONE;
@@ -323,7 +397,7 @@ int thread_stop(struct thread_set *set, size_t i)
 		return -EAGAIN;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
 		return -errno;
-	return 0;
+	return undo_stop_eintr(t);
 }
 
 void threads_resume(struct thread_set *set)
@@ -344,16 +418,33 @@ void threads_resume(struct thread_set *set)
 void threads_detach(struct thread_set *set)
 {
 	/* PTRACE_DETACH needs a stopped tracee: stop the running ones first. */
+	int *fresh = calloc(set->count + 1, sizeof(*fresh));
+	for (size_t i = 0; fresh && i < set->count; i++)
+		fresh[i] = set->threads[i].state == THREAD_RUNNING;
 	if (interrupt_running(set) == 0)
 		collect_stops(set);
 	for (size_t i = 0; i < set->count; i++) {
 		struct thread *t = &set->threads[i];
 		if (t->state == THREAD_GONE)
 			continue;
+		if (fresh && fresh[i] && ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) == 0)
+			undo_stop_eintr(t);
 		if (ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig) < 0 && errno != ESRCH)
 			log_warn("failed to detach from thread %d of process %d: %s", (int)t->tid,
 				 (int)set->pid, strerror(errno));
 		t->state = THREAD_GONE;
+	}
+	free(fresh);
+}
+
+void threads_detach_others(struct thread_set *set, size_t keep)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct thread *t = &set->threads[i];
+		if (i == keep || t->state != THREAD_STOPPED)
+			continue;
+		ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig);
+		t->state = THREAD_GONE; /* no longer ours */
 	}
 }
 

@@ -55,6 +55,9 @@ void threads_resume(struct thread_set *set);
 /* Detach from every thread; stopped ones resume as they were. */
 void threads_detach(struct thread_set *set);
 
+/* Detach every stopped thread but the one at index `keep`, which stays stopped. */
+void threads_detach_others(struct thread_set *set, size_t keep);
+
 void threads_free(struct thread_set *set);
 
 size_t threads_live(const struct thread_set *set);

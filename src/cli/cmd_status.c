@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "trust/journal.h"
+#include "trust/json.h"
 #include "util/exitcode.h"
 
 static const char *state_name(uint32_t state)
@@ -59,34 +60,46 @@ static void print_text(const struct process_state *ps, const char *comm)
 	}
 }
 
+static void print_json_patch(const struct process_state *ps, const struct applied_patch *ap)
+{
+	const struct record *rec = ap->rec;
+	char id[65], bid[129], when[32];
+
+	if (!rec) {
+		printf("{\"state\":\"incomplete\",\"address\":%" PRIu64 "}", ap->map_start);
+		return;
+	}
+	build_id_hex(rec->patch_id, 32, id);
+	build_id_hex(rec->build_id, rec->build_id_len, bid);
+	format_time(rec->applied_at_us, when, sizeof(when));
+	printf("{\"name\":");
+	json_write_string(stdout, rec->patch_name);
+	printf(",\"id\":\"%s\",\"state\":\"%s\",\"object\":", id, state_name(rec->state));
+	json_write_string(stdout, object_path(ps, rec));
+	printf(",\"build_id\":\"%s\",\"applied_at\":\"%s\",\"sequence\":%" PRIu64
+	       ",\"pause_us\":%.1f,\"signer\":", bid, when, rec->sequence, rec->pause_ns / 1000.0);
+	json_write_string(stdout, rec->signer);
+	printf(",\"insecure\":%s,\"address\":%" PRIu64 ",\"functions\":[",
+	       rec->flags & RECORD_FLAG_INSECURE ? "true" : "false", ap->map_start);
+	for (uint32_t k = 0; k < rec->nfuncs; k++) {
+		printf("%s{\"name\":", k ? "," : "");
+		json_write_string(stdout, rec->funcs[k].name);
+		printf(",\"address\":%" PRIu64 ",\"new_address\":%" PRIu64 "}", rec->funcs[k].site,
+		       rec->funcs[k].new_addr);
+	}
+	printf("]}");
+}
+
 static void print_json(const struct process_state *ps, const char *comm, int *first)
 {
-	printf("%s{\"pid\":%d,\"comm\":\"%s\",\"patches\":[", *first ? "" : ",\n", (int)ps->pid,
-	       comm);
+	printf("%s{\"pid\":%d,\"comm\":", *first ? "" : ",\n", (int)ps->pid);
+	json_write_string(stdout, comm);
+	printf(",\"patches\":[");
 	*first = 0;
 	for (size_t i = 0; i < ps->npatches; i++) {
-		const struct record *rec = ps->patches[i].rec;
-		char id[65], bid[129], when[32];
-		if (!rec) {
-			printf("%s{\"state\":\"incomplete\",\"address\":%" PRIu64 "}", i ? "," : "",
-			       ps->patches[i].map_start);
-			continue;
-		}
-		build_id_hex(rec->patch_id, 32, id);
-		build_id_hex(rec->build_id, rec->build_id_len, bid);
-		format_time(rec->applied_at_us, when, sizeof(when));
-		printf("%s{\"name\":\"%s\",\"id\":\"%s\",\"state\":\"%s\",\"object\":\"%s\","
-		       "\"build_id\":\"%s\",\"applied_at\":\"%s\",\"sequence\":%" PRIu64 ","
-		       "\"pause_us\":%.1f,\"signer\":\"%s\",\"insecure\":%s,\"address\":%" PRIu64
-		       ",\"functions\":[", i ? "," : "", rec->patch_name, id, state_name(rec->state),
-		       object_path(ps, rec), bid, when, rec->sequence, rec->pause_ns / 1000.0,
-		       rec->signer, rec->flags & RECORD_FLAG_INSECURE ? "true" : "false",
-		       ps->patches[i].map_start);
-		for (uint32_t k = 0; k < rec->nfuncs; k++)
-			printf("%s{\"name\":\"%s\",\"address\":%" PRIu64 ",\"new_address\":%" PRIu64 "}",
-			       k ? "," : "", rec->funcs[k].name, rec->funcs[k].site,
-			       rec->funcs[k].new_addr);
-		printf("]}");
+		if (i)
+			printf(",");
+		print_json_patch(ps, &ps->patches[i]);
 	}
 	printf("]}");
 }

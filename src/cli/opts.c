@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apply/state.h"
+#include "trust/json.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
 #include "util/log.h"
@@ -240,21 +241,6 @@ int cli_find_processes(const struct patch *p, pid_t **pids, size_t *count)
 	return 0;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 void cli_print_result(const char *action, const struct patch *p, pid_t pid,
 		      const struct engine_result *r, int json, int *first)
 {
@@ -262,19 +248,19 @@ void cli_print_result(const char *action, const struct patch *p, pid_t pid,
 
 	if (json) {
 		printf("%s{\"pid\":%d,\"comm\":", *first ? "" : ",\n", (int)pid);
-		json_string(stdout, r->comm);
+		json_write_string(stdout, r->comm);
 		printf(",\"action\":\"%s\",\"result\":\"%s\",\"exit_code\":%d,\"patch\":", action,
 		       r->code == EXIT_OK ? "ok" : "failed", r->code);
-		json_string(stdout, name);
+		json_write_string(stdout, name);
 		printf(",\"object\":");
-		json_string(stdout, r->object);
+		json_write_string(stdout, r->object);
 		printf(",\"build_id\":\"%s\",\"pause_us\":%.1f,\"load_stop_us\":%.1f,"
 		       "\"threads\":%u,\"attempts\":%u,\"recovery\":",
 		       r->build_id, r->pause_ns / 1000.0, r->load_stop_ns / 1000.0, r->threads,
 		       r->attempts);
-		json_string(stdout, r->recovery);
+		json_write_string(stdout, r->recovery);
 		printf(",\"message\":");
-		json_string(stdout, r->message);
+		json_write_string(stdout, r->message);
 		printf("}");
 		*first = 0;
 		return;

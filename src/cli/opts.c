@@ -142,18 +142,13 @@ int cli_load_patch(const struct cli_opts *o, struct patch *p, char signer[17])
 {
 	char err[512];
 
-	int ret = patch_read_file(o->patch_path, p, err, sizeof(err));
-	if (ret == -ENOENT || ret == -EACCES || ret == -EISDIR) {
-		fprintf(stderr, "suture: cannot read patch file %s: %s\n", o->patch_path,
-			strerror(-ret));
-		return EXIT_USAGE;
-	}
-	if (ret) {
-		fprintf(stderr, "suture: invalid patch file %s: %s\n", o->patch_path, err);
-		return EXIT_PATCH_INVALID;
+	int code = patch_load_file(o->patch_path, p, err, sizeof(err));
+	if (code != EXIT_OK) {
+		fprintf(stderr, "suture: %s\n", err);
+		return code;
 	}
 	signer[0] = '\0';
-	int code = trust_verify_patch(o->patch_path, p, o->trusted_dir, o->insecure_skip_verify,
+	code = trust_verify_patch(o->patch_path, p, o->trusted_dir, o->insecure_skip_verify,
 				      err, sizeof(err), signer);
 	if (code != EXIT_OK) {
 		fprintf(stderr, "suture: %s\n", err);

@@ -25,6 +25,11 @@ static const char *result_name(int code)
 	case EXIT_STATE: return "state";
 	case EXIT_SECCOMP: return "seccomp";
 	case EXIT_NO_SPACE: return "no-address-space";
+	case EXIT_PATCH_INVALID: return "invalid-patch";
+	case EXIT_UNSIGNED: return "unsigned";
+	case EXIT_UNTRUSTED: return "untrusted-key";
+	case EXIT_BAD_SIGNATURE: return "bad-signature";
+	case EXIT_INSECURE_PATH: return "insecure-path";
 	default: return "failed";
 	}
 }
@@ -71,11 +76,19 @@ int cli_run_change(const char *what, int argc, char **argv)
 	int code = cli_parse(what, argc, argv, &o, 1);
 	if (code != EXIT_OK)
 		return code;
-	code = cli_load_patch(&o, &p, signer);
+	char why[512] = "";
+	code = cli_load_patch(&o, &p, signer, why, sizeof(why));
 	if (code != EXIT_OK) {
-		struct journal_entry e = { .action = JOURNAL_REFUSAL, .pid = 0,
-			.object = NULL, .result = "refused", .message = "patch file refused",
-			.pause_us = -1, .insecure = o.insecure_skip_verify };
+		/* The journal keeps refusals too: who tried to apply what. */
+		struct journal_entry e = {
+			.action = JOURNAL_REFUSAL,
+			.pid = o.npids == 1 ? (int)o.pids[0] : 0,
+			.object = o.patch_path,
+			.result = result_name(code),
+			.message = why,
+			.pause_us = -1,
+			.insecure = o.insecure_skip_verify,
+		};
 		journal_append(o.journal, &e);
 		cli_opts_free(&o);
 		return code;

@@ -138,18 +138,17 @@ void cli_opts_free(struct cli_opts *o)
 	o->pids = NULL;
 }
 
-int cli_load_patch(const struct cli_opts *o, struct patch *p, char signer[17])
+int cli_load_patch(const struct cli_opts *o, struct patch *p, char signer[17], char *err,
+		   size_t errlen)
 {
-	char err[512];
-
-	int code = patch_load_file(o->patch_path, p, err, sizeof(err));
+	int code = patch_load_file(o->patch_path, p, err, errlen);
 	if (code != EXIT_OK) {
 		fprintf(stderr, "suture: %s\n", err);
 		return code;
 	}
 	signer[0] = '\0';
 	code = trust_verify_patch(o->patch_path, p, o->trusted_dir, o->insecure_skip_verify,
-				      err, sizeof(err), signer);
+				      err, errlen, signer);
 	if (code != EXIT_OK) {
 		fprintf(stderr, "suture: %s\n", err);
 		patch_free(p);

@@ -31,8 +31,12 @@ struct cli_opts {
 int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int need_patch);
 void cli_opts_free(struct cli_opts *o);
 
-/* Read, validate and verify the patch file before any process is touched. */
-int cli_load_patch(const struct cli_opts *o, struct patch *p, char signer[17]);
+/*
+ * Read, validate and verify the patch file before any process is touched.
+ * On failure the reason is printed and left in `err`.
+ */
+int cli_load_patch(const struct cli_opts *o, struct patch *p, char signer[17], char *err,
+		   size_t errlen);
 
 /* Processes mapping an object with the patch's build-id (for --all). */
 int cli_find_processes(const struct patch *p, pid_t **pids, size_t *count);

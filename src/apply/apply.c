@@ -252,9 +252,16 @@ static int check_not_applied(const struct process_state *ps, const struct patch 
 			   (int)ps->pid);
 }
 
+/* Let stopped threads run, unless the caller keeps them stopped (suture run). */
+static void release(struct thread_set *set, const struct engine_opts *o)
+{
+	if (!o->attached)
+		threads_resume(set);
+}
+
 /* Map and fill the image with one thread stopped; the others keep running. */
 static int load_image(struct apply_plan *plan, struct process_state *ps, struct thread_set *set,
-		      struct engine_result *r)
+		      const struct engine_opts *o, struct engine_result *r)
 {
 	char err[256] = "";
 	char name[40];
@@ -271,14 +278,14 @@ static int load_image(struct apply_plan *plan, struct process_state *ps, struct 
 	ret = image_map(&plan->img, name, ps, &set->threads[ti], err, sizeof(err));
 	if (ret == -EEXIST) {
 		/* Another thread mapped something there meanwhile: place again. */
-		threads_resume(set);
+		release(set, o);
 		return LOAD_RETRY;
 	}
 	if (ret == -ESRCH)
 		return engine_fail(r, EXIT_VANISHED, "process %d exited while the patch was loaded",
 				   (int)ps->pid);
 	if (ret == -EPERM) {
-		threads_resume(set);
+		release(set, o);
 		return engine_fail(r, EXIT_SECCOMP, "%s", err);
 	}
 	if (ret)
@@ -291,7 +298,7 @@ static int load_image(struct apply_plan *plan, struct process_state *ps, struct 
 		ret = proc_mem_write(ps->memfd, plan->img.base, plan->rec,
 				     record_size(plan->rec->nfuncs));
 	fault_point("prepared");
-	threads_resume(set);
+	release(set, o);
 	r->load_stop_ns = now_ns() - t0;
 	if (ret) {
 		engine_unmap(ps, set, plan->img.base, plan->img.base + plan->img.total);
@@ -359,7 +366,8 @@ static int switch_to_new(struct apply_plan *plan, struct process_state *ps,
 		ret = pstate_set_state(ps, &ap, RECORD_APPLIED);
 	fault_point("applied");
 	uint64_t t_written = now_ns();
-	threads_detach(set);
+	if (!o->attached)
+		threads_detach(set);
 	uint64_t t_resumed = now_ns();
 	r->pause_ns = t_resumed - t0;
 	r->write_ns = t_written - t0 - r->stop_ns - r->check_ns;
@@ -408,7 +416,8 @@ int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,
 		 struct engine_result *r)
 {
 	struct process_state ps;
-	struct thread_set set = { 0 };
+	struct thread_set own = { 0 };
+	struct thread_set *set = o->attached ? o->attached : &own;
 	struct apply_plan plan = { 0 };
 
 	memset(r, 0, sizeof(*r));
@@ -416,12 +425,12 @@ int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,
 	if (code != EXIT_OK)
 		return code;
 
-	if (engine_needs_recovery(&ps)) {
-		code = engine_seize(&ps, &set, r);
+	if (!o->attached && engine_needs_recovery(&ps)) {
+		code = engine_seize(&ps, &own, r);
 		if (code == EXIT_OK)
-			code = engine_recover_seized(&ps, &set, o, r);
-		threads_detach(&set);
-		threads_free(&set);
+			code = engine_recover_seized(&ps, &own, o, r);
+		threads_detach(&own);
+		threads_free(&own);
 		if (code == EXIT_OK)
 			code = pstate_reload(&ps) ? EXIT_VANISHED : EXIT_OK;
 		if (code != EXIT_OK)
@@ -431,10 +440,10 @@ int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,
 	code = check_not_applied(&ps, p, r);
 	if (code == EXIT_OK)
 		code = prepare_plan(&plan, p, &ps, o, r);
-	if (code == EXIT_OK)
-		code = engine_seize(&ps, &set, r);
+	if (code == EXIT_OK && !o->attached)
+		code = engine_seize(&ps, &own, r);
 	for (int tries = 0; code == EXIT_OK; tries++) {
-		code = load_image(&plan, &ps, &set, r);
+		code = load_image(&plan, &ps, set, o, r);
 		if (code != LOAD_RETRY)
 			break;
 		plan_free(&plan);
@@ -447,14 +456,16 @@ int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,
 		code = prepare_plan(&plan, p, &ps, o, r);
 	}
 	if (code == EXIT_OK) {
-		code = switch_to_new(&plan, &ps, &set, o, r);
+		code = switch_to_new(&plan, &ps, set, o, r);
 		/* Once the flag is set, threads may be in the new code: the
 		 * mapping stays, and the next command completes the switch. */
 		if (code != EXIT_OK && code != EXIT_VANISHED && !plan.switched)
-			engine_unmap(&ps, &set, plan.img.base, plan.img.base + plan.img.total);
+			engine_unmap(&ps, set, plan.img.base, plan.img.base + plan.img.total);
 	}
-	threads_detach(&set);
-	threads_free(&set);
+	if (!o->attached) {
+		threads_detach(&own);
+		threads_free(&own);
+	}
 out:
 	plan_free(&plan);
 	pstate_free(&ps);

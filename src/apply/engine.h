@@ -7,11 +7,16 @@
 
 #include "patch/patch.h"
 
+struct thread_set;
+
 struct engine_opts {
 	double timeout_sec; /* retry budget of the safety check */
 	int allow_active;   /* let running activations of old code finish there */
 	int insecure;       /* the patch was accepted without a trusted signature */
 	const char *signer; /* key id of the signer, or NULL */
+	/* Threads the caller has seized and keeps stopped (suture run), or NULL
+	 * to seize the process here and let it go when done. */
+	struct thread_set *attached;
 };
 
 struct engine_result {

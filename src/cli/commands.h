@@ -11,6 +11,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_mkpatch(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_cc_wrapper(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "sign", cmd_sign, "sign a patch file" },
 	{ "verify", cmd_verify, "check a patch file's signature against the trusted keys" },
 	{ "mkpatch", cmd_mkpatch, "make a patch file from a compiled replacement object" },
+	{ "run", cmd_run, "start a program with patches applied before its main()" },
 	{ "build", cmd_build, "make a patch file from a source diff and the running binary" },
 };
 

@@ -16,7 +16,7 @@ out=$(printf 'compute 5\n' | "$T/basic-pie")
 expect_match "$out" "compute 5 = 6" "plain run"
 
 # The exit status of the program is suture run's: basic-pie exits with 0 at
-# the end of its input, and with 143 when SIGTERM ends it.
+# the end of its input.
 expect_code 0 "$SUTURE" run --patch "$WORK/fix.suture" --insecure-skip-verify \
 	--journal "$JOURNAL" -- "$T/basic-pie" </dev/null
 # A patch for another build: refused, and the program never runs main.

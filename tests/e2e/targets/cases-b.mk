@@ -7,3 +7,9 @@ TARGETS += $(OUT)/sandboxed $(OUT)/fix_sandboxed.o
 $(OUT)/sandboxed: sandboxed.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Wextra -std=c11 -fPIE -pie -o $@ $<
+
+TARGETS += $(OUT)/worker $(OUT)/fix_worker.o
+
+$(OUT)/worker: worker.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Wextra -std=c11 -fPIE -pie -o $@ $<

@@ -3,7 +3,7 @@
  * prints replies like basic.c, and one thread calls compute() in bursts of
  * 1000 calls, sorting each result into the old version's (x + 1), the new
  * version's (x * 100) or neither.  "stats" prints those counters, so a test
- * sees whether that thread still runs and whether it ever saw a torn switch.
+ * can check that the thread still runs and never saw a torn switch.
  */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -1,0 +1,203 @@
+/* The steps of suture build, from the copied source tree to the written patch file. */
+#include "build/build_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build/build_diff.h"
+#include "elf/elf_file.h"
+#include "link/link.h"
+#include "patch/patch.h"
+#include "util/exitcode.h"
+#include "util/log.h"
+
+static int copy_sources(struct build_ctx *c)
+{
+	char *log_path = build_format("%s/copy.log", c->logs);
+	int r = log_path ? build_copy_tree(c->opt->src_dir, c->tree, log_path) : -ENOMEM;
+
+	if (r < 0) {
+		build_fail(EXIT_INTERNAL, "cannot copy %s to %s; the end of %s:", c->opt->src_dir,
+			   c->tree, log_path ? log_path : "the log");
+		if (log_path)
+			build_print_log_tail(log_path, 10);
+		free(log_path);
+		return EXIT_INTERNAL;
+	}
+	free(log_path);
+	return EXIT_OK;
+}
+
+/* Build the original tree, check it against the deployed binary and keep a copy of it. */
+static int build_original(struct build_ctx *c)
+{
+	char *target = build_format("%s/%s", c->tree, c->opt->target);
+	int rc = target ? build_run_build(c, "orig") : build_fail(EXIT_INTERNAL, "out of memory");
+
+	if (rc == EXIT_OK && access(target, R_OK) != 0)
+		rc = build_fail(EXIT_USAGE, "the build did not produce --target %s (no file %s)",
+				c->opt->target, target);
+	if (rc == EXIT_OK && c->opt->against)
+		rc = build_verify_target(target, c->opt->against);
+	free(target);
+	if (rc == EXIT_OK && build_copy_tree(c->tree, c->orig, NULL) < 0)
+		rc = build_fail(EXIT_INTERNAL, "cannot copy %s to %s", c->tree, c->orig);
+	return rc;
+}
+
+static int diff_units(struct build_ctx *c, struct build_changes *changes)
+{
+	int rc = EXIT_OK;
+
+	for (size_t i = 0; i < c->nunits && rc == EXIT_OK; i++)
+		rc = build_diff_unit(c->units[i].orig_object, c->units[i].fixed_object, i, changes);
+	if (rc == EXIT_OK && changes->nreplacements == 0)
+		rc = build_fail(EXIT_NO_CHANGE, "no functional change: the %zu recompiled file%s "
+				"of %s contain%s the same code as before the diff", c->nunits,
+				c->nunits == 1 ? "" : "s", c->opt->target, c->nunits == 1 ? "s" : "");
+	return rc;
+}
+
+static int exit_code_for(enum link_error_kind kind)
+{
+	switch (kind) {
+	case LINK_ERR_INPUT: return EXIT_USAGE;
+	case LINK_ERR_FUNCTION: return EXIT_FUNCTION;
+	case LINK_ERR_UNSUPPORTED: return EXIT_UNSAFE_CHANGE;
+	case LINK_ERR_BUILD: return EXIT_BUILD_FAILED;
+	default: return EXIT_INTERNAL;
+	}
+}
+
+static char *dup_or_null(const char *text, int *failed)
+{
+	char *copy = text ? strdup(text) : NULL;
+
+	if (text && !copy)
+		*failed = 1;
+	return copy;
+}
+
+/* Give the patch the deployed binary's identity and the user's metadata. */
+static int finish_patch(const struct build_options *o, struct patch *p)
+{
+	const char *against = o->against ? o->against : NULL;
+	struct elf_file *f = NULL;
+	int failed = 0, r;
+
+	if (against) {
+		const char *slash = strrchr(against, '/');
+
+		r = elf_file_open(against, &f);
+		if (r == 0)
+			r = elf_file_build_id(f, p->build_id, sizeof(p->build_id), &p->build_id_len);
+		elf_file_close(f);
+		if (r < 0)
+			return build_fail(EXIT_TARGET_MISMATCH, "cannot read the build-id of %s: %s",
+					  against, strerror(-r));
+		free(p->object_name);
+		p->object_name = dup_or_null(slash ? slash + 1 : against, &failed);
+	}
+	p->name = dup_or_null(o->name, &failed);
+	p->description = dup_or_null(o->description, &failed);
+	if (o->ncves) {
+		p->cves = calloc(o->ncves, sizeof(*p->cves));
+		failed |= !p->cves;
+		for (size_t i = 0; p->cves && i < o->ncves; i++)
+			p->cves[p->ncves++] = dup_or_null(o->cves[i], &failed);
+	}
+	return failed ? build_fail(EXIT_INTERNAL, "out of memory") : EXIT_OK;
+}
+
+static void print_summary(const struct build_options *o, const struct patch *p,
+			  const struct build_changes *changes)
+{
+	printf("%s: %zu function%s replaced (", o->output, p->nfuncs, p->nfuncs == 1 ? "" : "s");
+	for (size_t i = 0; i < p->nfuncs; i++)
+		printf("%s%s", i ? ", " : "", p->funcs[i].name);
+	printf("), %zu new function%s, %zu new variable%s, %llu bytes of code\n",
+	       changes->nnew_functions, changes->nnew_functions == 1 ? "" : "s",
+	       changes->nnew_variables, changes->nnew_variables == 1 ? "" : "s",
+	       (unsigned long long)p->part_size[PATCH_PART_TEXT]);
+}
+
+static int link_and_write(struct build_ctx *c, const struct build_changes *changes)
+{
+	const char **objects = calloc(c->nunits, sizeof(*objects));
+	char *target = build_format("%s/%s", c->orig, c->opt->target);
+	struct link_input in = {
+		.target_path = target, .object_paths = objects, .nobjects = c->nunits,
+		.replacements = changes->replacements, .nreplacements = changes->nreplacements,
+		.selective = 1, .own_symbols = changes->own, .nown_symbols = changes->nown,
+		.aliases = changes->aliases, .naliases = changes->naliases,
+	};
+	struct link_error err;
+	struct patch p = { 0 };
+	int rc = EXIT_OK, r;
+
+	if (!objects || !target) {
+		rc = build_fail(EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c->nunits; i++)
+		objects[i] = c->units[i].fixed_object;
+	if (link_patch(&in, &p, &err) < 0) {
+		rc = build_fail(exit_code_for(err.kind), "%s", err.message);
+		goto out;
+	}
+	rc = finish_patch(c->opt, &p);
+	if (rc == EXIT_OK) {
+		r = patch_write_file(c->opt->output, &p);
+		if (r < 0)
+			rc = build_fail(r == -EINVAL ? EXIT_INTERNAL : EXIT_USAGE,
+					"cannot write %s: %s", c->opt->output, strerror(-r));
+	}
+	if (rc == EXIT_OK)
+		print_summary(c->opt, &p, changes);
+	patch_free(&p);
+out:
+	free(target);
+	free(objects);
+	return rc;
+}
+
+static int run_steps(struct build_ctx *c, struct build_changes *changes)
+{
+	int rc = build_prepare_workdir(c);
+
+	if (rc == EXIT_OK)
+		rc = build_install_wrappers(c);
+	if (rc == EXIT_OK)
+		rc = copy_sources(c);
+	if (rc == EXIT_OK)
+		rc = build_original(c);
+	if (rc == EXIT_OK)
+		rc = build_apply_diffs(c);
+	if (rc == EXIT_OK)
+		rc = build_run_build(c, "fixed");
+	if (rc == EXIT_OK)
+		rc = build_find_units(c);
+	if (rc == EXIT_OK && c->nunits == 0)
+		rc = build_fail(EXIT_NO_CHANGE, "no functional change: the build after the diff "
+				"compiled no file of %s again", c->opt->target);
+	if (rc == EXIT_OK)
+		rc = build_compile_units(c);
+	if (rc == EXIT_OK)
+		rc = diff_units(c, changes);
+	if (rc == EXIT_OK)
+		rc = link_and_write(c, changes);
+	return rc;
+}
+
+int build_run(const struct build_options *o)
+{
+	struct build_ctx c = { .opt = o };
+	struct build_changes changes = { 0 };
+	int rc = run_steps(&c, &changes);
+
+	build_free_changes(&changes);
+	build_free_ctx(&c);
+	return rc;
+}

@@ -1,0 +1,438 @@
+/*
+ * The comparison of one translation unit before and after the diff: which
+ * functions changed, which are new, and whether the data changes are safe.
+ *
+ * Symbols pair by name.  gcc numbers its clones (.isra.N, .constprop.N,
+ * .part.N) and the static variables of functions (name.N), and a change
+ * elsewhere in the file can renumber them, so what is left pairs by the
+ * name without the numbers when that is unambiguous, and static variables
+ * then by the function that uses them.
+ */
+#include "build/build_diff.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/build_internal.h"
+#include "util/exitcode.h"
+#include "util/log.h"
+
+struct unit_diff {
+	struct build_object orig, fixed;
+	size_t index; /* link object index of the fixed object */
+	struct build_changes *changes;
+};
+
+static int same_class(const struct build_symbol *a, const struct build_symbol *b)
+{
+	return build_symbol_is_function(a) == build_symbol_is_function(b) &&
+	       build_symbol_is_variable(a) == build_symbol_is_variable(b);
+}
+
+static int is_candidate(const struct build_symbol *s)
+{
+	return build_symbol_is_function(s) || build_symbol_is_variable(s);
+}
+
+static int is_static_local(const struct build_symbol *s)
+{
+	return build_symbol_is_variable(s) && s->bind == STB_LOCAL &&
+	       build_is_static_local_name(s->name);
+}
+
+static void pair(struct unit_diff *d, size_t fixed, size_t orig)
+{
+	d->fixed.symbols[fixed].pair = (long)orig;
+	d->orig.symbols[orig].pair = (long)fixed;
+}
+
+static void pair_exact_names(struct unit_diff *d)
+{
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+
+		if (!is_candidate(f) || is_static_local(f))
+			continue;
+		for (size_t j = 0; j < d->orig.nsymbols; j++) {
+			struct build_symbol *o = &d->orig.symbols[j];
+
+			if (o->pair < 0 && is_candidate(o) && same_class(f, o) &&
+			    !strcmp(f->name, o->name)) {
+				pair(d, i, j);
+				break;
+			}
+		}
+	}
+}
+
+/* Count unpaired symbols of `obj` that match `s` by stripped name, and return the last one. */
+static size_t count_by_stripped(const struct build_object *obj, const struct build_symbol *s,
+				const char *stripped, long *found)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < obj->nsymbols; j++) {
+		const struct build_symbol *o = &obj->symbols[j];
+		char *other;
+
+		if (o->pair >= 0 || !is_candidate(o) || !same_class(s, o))
+			continue;
+		other = build_strip_clone_suffix(o->name);
+		if (other && !strcmp(other, stripped)) {
+			n++;
+			*found = (long)j;
+		}
+		free(other);
+	}
+	return n;
+}
+
+/* Pair what is left when the names without gcc's numbers match exactly one symbol on each side. */
+static int pair_stripped_names(struct unit_diff *d)
+{
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+		long in_orig = -1, in_fixed = -1;
+		char *stripped;
+
+		if (f->pair >= 0 || !is_candidate(f))
+			continue;
+		stripped = build_strip_clone_suffix(f->name);
+		if (!stripped)
+			return -ENOMEM;
+		if (strcmp(stripped, f->name) != 0 &&
+		    count_by_stripped(&d->fixed, f, stripped, &in_fixed) == 1 &&
+		    count_by_stripped(&d->orig, f, stripped, &in_orig) == 1)
+			pair(d, i, (size_t)in_orig);
+		free(stripped);
+	}
+	return 0;
+}
+
+/* Return 1 when a relocation of `section` refers to symbol `target` or to its section. */
+static int section_refers_to(const struct build_object *o, size_t section, size_t target)
+{
+	const struct build_section *s = &o->sections[section];
+	const struct build_symbol *t = &o->symbols[target];
+
+	for (size_t i = 0; i < s->nrelas; i++) {
+		size_t index = GELF_R_SYM(s->relas[i].r_info);
+		const struct build_symbol *r = index < o->nsymbols ? &o->symbols[index] : NULL;
+
+		if (index == target ||
+		    (r && r->type == STT_SECTION && r->sym.st_shndx == t->sym.st_shndx))
+			return 1;
+	}
+	return 0;
+}
+
+/* The key of the first paired function that uses a static variable, or NULL. */
+static const char *owner_of(const struct build_object *o, size_t variable)
+{
+	for (size_t i = 0; i < o->nsymbols; i++) {
+		const struct build_symbol *f = &o->symbols[i];
+
+		if (build_symbol_is_function(f) && f->key &&
+		    section_refers_to(o, f->sym.st_shndx, variable))
+			return f->key;
+	}
+	return NULL;
+}
+
+/* Pair the renumbered static variables of functions by the function that uses them. */
+static int pair_static_locals_by_owner(struct unit_diff *d)
+{
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+		const char *owner;
+		char *base;
+		long match = -1;
+		size_t matches = 0;
+
+		if (f->pair >= 0 || !is_static_local(f))
+			continue;
+		owner = owner_of(&d->fixed, i);
+		base = build_strip_clone_suffix(f->name);
+		if (!base)
+			return -ENOMEM;
+		for (size_t j = 0; owner && j < d->orig.nsymbols; j++) {
+			struct build_symbol *o = &d->orig.symbols[j];
+			char *other;
+			const char *other_owner;
+
+			if (o->pair >= 0 || !is_static_local(o))
+				continue;
+			other = build_strip_clone_suffix(o->name);
+			other_owner = owner_of(&d->orig, j);
+			if (other && !strcmp(other, base) && other_owner && !strcmp(other_owner, owner)) {
+				matches++;
+				match = (long)j;
+			}
+			free(other);
+		}
+		if (matches == 1)
+			pair(d, i, (size_t)match);
+		free(base);
+	}
+	return 0;
+}
+
+static void set_keys(struct unit_diff *d)
+{
+	for (size_t j = 0; j < d->orig.nsymbols; j++) {
+		if (is_candidate(&d->orig.symbols[j]))
+			d->orig.symbols[j].key = d->orig.symbols[j].name;
+	}
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+
+		f->key = f->pair >= 0 ? d->orig.symbols[f->pair].name : NULL;
+	}
+}
+
+static int correlate(struct unit_diff *d)
+{
+	int r;
+
+	/* Function keys must be known before static variables pair by their owner. */
+	pair_exact_names(d);
+	r = pair_stripped_names(d);
+	set_keys(d);
+	if (r == 0)
+		r = pair_static_locals_by_owner(d);
+	set_keys(d);
+	return r;
+}
+
+static int symbols_equal(const struct unit_diff *d, const struct build_symbol *f)
+{
+	const struct build_symbol *o = &d->orig.symbols[f->pair];
+
+	if (f->sym.st_shndx == SHN_COMMON || o->sym.st_shndx == SHN_COMMON)
+		return f->sym.st_shndx == o->sym.st_shndx && f->sym.st_size == o->sym.st_size;
+	if (f->sym.st_size != o->sym.st_size || f->sym.st_value != o->sym.st_value)
+		return 0;
+	return build_sections_equal(&d->orig, o->sym.st_shndx, &d->fixed, f->sym.st_shndx, 0);
+}
+
+/* "foo.cold" and "foo.part.0.cold" are split-off parts of "foo" and "foo.part.0". */
+static size_t cold_parent_length(const char *name)
+{
+	const char *cold = strstr(name, ".cold");
+
+	if (!cold || (cold[5] && cold[5] != '.'))
+		return 0;
+	return (size_t)(cold - name);
+}
+
+static struct build_symbol *find_function(struct build_object *o, const char *name, size_t len)
+{
+	for (size_t i = 0; i < o->nsymbols; i++) {
+		struct build_symbol *s = &o->symbols[i];
+
+		if (build_symbol_is_function(s) && strlen(s->name) == len && !strncmp(s->name, name, len))
+			return s;
+	}
+	return NULL;
+}
+
+static void mark_changes(struct unit_diff *d)
+{
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+
+		if (f->pair >= 0 && is_candidate(f))
+			f->changed = !symbols_equal(d, f);
+	}
+	/* A cold part is reached only from its parent, so a change to it changes the parent. */
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		struct build_symbol *f = &d->fixed.symbols[i];
+		size_t len = cold_parent_length(f->name);
+		struct build_symbol *parent;
+
+		if (!build_symbol_is_function(f) || !len || (f->pair >= 0 && !f->changed))
+			continue;
+		parent = find_function(&d->fixed, f->name, len);
+		if (parent && parent->pair >= 0)
+			parent->changed = 1;
+	}
+}
+
+static const char *display_name(const char *name, char *buf, size_t size)
+{
+	if (!build_is_static_local_name(name))
+		return name;
+	snprintf(buf, size, "%.*s", (int)(strrchr(name, '.') - name), name);
+	return buf;
+}
+
+/* Reject a changed initial value, or a removed static variable that running code may still use. */
+static int check_data_changes(const struct unit_diff *d)
+{
+	char buf[256];
+
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		const struct build_symbol *f = &d->fixed.symbols[i];
+
+		if (f->pair < 0 || !build_symbol_is_variable(f) || !f->changed)
+			continue;
+		return build_fail(EXIT_UNSAFE_CHANGE,
+				  "the diff changes the initial value or size of variable %s (%s); "
+				  "the running process keeps its current value, so the change cannot "
+				  "be live-patched", display_name(f->name, buf, sizeof(buf)),
+				  d->fixed.source ? d->fixed.source : d->fixed.path);
+	}
+	for (size_t j = 0; j < d->orig.nsymbols; j++) {
+		const struct build_symbol *o = &d->orig.symbols[j];
+
+		if (o->pair >= 0 || !is_static_local(o))
+			continue;
+		return build_fail(EXIT_UNSAFE_CHANGE,
+				  "the diff removes static variable %s (%s) or makes it unrecognisable; "
+				  "keep it, so that the patched function goes on using the running "
+				  "process's value", display_name(o->name, buf, sizeof(buf)),
+				  d->orig.source ? d->orig.source : d->orig.path);
+	}
+	return EXIT_OK;
+}
+
+static int add_ref(struct link_symbol_ref **list, size_t *count, size_t object,
+		   const char *name, const char *target_name)
+{
+	struct link_symbol_ref *grown = realloc(*list, (*count + 1) * sizeof(**list));
+
+	if (!grown)
+		return -ENOMEM;
+	*list = grown;
+	grown[*count].object = object;
+	grown[*count].name = strdup(name);
+	grown[*count].target_name = target_name ? strdup(target_name) : NULL;
+	if (!grown[*count].name || (target_name && !grown[*count].target_name))
+		return -ENOMEM;
+	(*count)++;
+	return 0;
+}
+
+static int add_replacement(struct unit_diff *d, const struct build_symbol *f)
+{
+	struct build_changes *c = d->changes;
+	const struct build_symbol *o = &d->orig.symbols[f->pair];
+	struct link_replacement *grown;
+	struct link_replacement *rep;
+
+	grown = realloc(c->replacements, (c->nreplacements + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	c->replacements = grown;
+	rep = &grown[c->nreplacements++];
+	rep->old_name = strdup(o->name);
+	rep->new_name = strdup(f->name);
+	rep->file_hint = o->bind == STB_LOCAL && d->orig.source ? strdup(d->orig.source) : NULL;
+	if (!rep->old_name || !rep->new_name || (o->bind == STB_LOCAL && d->orig.source &&
+						 !rep->file_hint))
+		return -ENOMEM;
+	log_info("%s: %s changed", d->fixed.source ? d->fixed.source : d->fixed.path, o->name);
+	return 0;
+}
+
+/* Return 1 when `f` is the cold part of a function that the patch replaces or adds. */
+static int is_cold_part_of_copy(struct unit_diff *d, const struct build_symbol *f)
+{
+	size_t len = cold_parent_length(f->name);
+	struct build_symbol *parent = len ? find_function(&d->fixed, f->name, len) : NULL;
+
+	return parent && (parent->pair < 0 || parent->changed);
+}
+
+/* Sort one symbol of the fixed object into the replacements, own symbols and aliases. */
+static int collect_symbol(struct unit_diff *d, const struct build_symbol *f)
+{
+	struct build_changes *c = d->changes;
+	const char *orig_name = f->pair >= 0 ? d->orig.symbols[f->pair].name : NULL;
+	int cold = build_symbol_is_function(f) && cold_parent_length(f->name) > 0;
+
+	if (f->by_content && f->name[0])
+		return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
+	if (!is_candidate(f))
+		return 0;
+	if (f->pair < 0 || (cold && is_cold_part_of_copy(d, f))) {
+		if (f->pair < 0 && build_symbol_is_function(f) && !cold)
+			c->nnew_functions++;
+		if (f->pair < 0 && build_symbol_is_variable(f))
+			c->nnew_variables++;
+		return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
+	}
+	if (f->changed && build_symbol_is_function(f) && !cold) {
+		if (add_replacement(d, f) < 0)
+			return -ENOMEM;
+		return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
+	}
+	if (strcmp(orig_name, f->name) != 0)
+		return add_ref(&c->aliases, &c->naliases, d->index, f->name, orig_name);
+	return 0;
+}
+
+static int collect(struct unit_diff *d)
+{
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		if (collect_symbol(d, &d->fixed.symbols[i]) < 0)
+			return build_fail(EXIT_INTERNAL, "out of memory");
+	}
+	return EXIT_OK;
+}
+
+static int open_objects(struct unit_diff *d, const char *orig, const char *fixed)
+{
+	int r = build_object_open(fixed, &d->fixed);
+
+	if (r < 0)
+		return build_fail(EXIT_INTERNAL, "cannot read object %s: %s", fixed, strerror(-r));
+	if (!orig)
+		return EXIT_OK;
+	r = build_object_open(orig, &d->orig);
+	if (r < 0)
+		return build_fail(EXIT_INTERNAL, "cannot read object %s: %s", orig, strerror(-r));
+	return EXIT_OK;
+}
+
+int build_diff_unit(const char *orig, const char *fixed, size_t index,
+		    struct build_changes *changes)
+{
+	struct unit_diff d = { .index = index, .changes = changes };
+	int rc = open_objects(&d, orig, fixed);
+
+	if (rc == EXIT_OK && correlate(&d) < 0)
+		rc = build_fail(EXIT_INTERNAL, "out of memory");
+	if (rc == EXIT_OK) {
+		mark_changes(&d);
+		rc = check_data_changes(&d);
+	}
+	if (rc == EXIT_OK)
+		rc = collect(&d);
+	build_object_close(&d.fixed);
+	build_object_close(&d.orig);
+	return rc;
+}
+
+static void free_refs(struct link_symbol_ref *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free((char *)list[i].name);
+		free((char *)list[i].target_name);
+	}
+	free(list);
+}
+
+void build_free_changes(struct build_changes *c)
+{
+	for (size_t i = 0; i < c->nreplacements; i++) {
+		free((char *)c->replacements[i].old_name);
+		free((char *)c->replacements[i].new_name);
+		free((char *)c->replacements[i].file_hint);
+	}
+	free(c->replacements);
+	free_refs(c->own, c->nown);
+	free_refs(c->aliases, c->naliases);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,91 @@
+/* State shared by the steps of suture build (build*.c); not a public API. */
+#ifndef SUTURE_BUILD_INTERNAL_H
+#define SUTURE_BUILD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "build/build.h"
+
+/* Environment variables through which the build passes state to the compiler wrapper. */
+#define BUILD_ENV_LOG "SUTURE_BUILD_LOG"           /* file the wrapper appends records to */
+#define BUILD_ENV_WRAPPERS "SUTURE_BUILD_WRAPPERS" /* wrapper directory, skipped in PATH */
+
+/* One compiler invocation as the wrapper recorded it. */
+struct build_record {
+	char *cwd;
+	char **argv; /* argv[0] is the wrapper path the build ran */
+	size_t argc;
+};
+
+/* What a compiler command line does, as far as suture needs to know. */
+struct build_command {
+	int compile;       /* -c without -E, -S or -M */
+	int lto;           /* -flto in effect */
+	size_t *sources;   /* argv indexes of the source files */
+	size_t nsources;
+	size_t *inputs;    /* argv indexes of objects and archives given to a link */
+	size_t ninputs;
+	size_t output;     /* argv index of the -o value, or 0 when there is none */
+	int output_joined; /* the value is glued to the option: -oFILE */
+};
+
+/* A translation unit that the build after the diff compiled again. */
+struct build_unit {
+	struct build_record record;
+	size_t source_index; /* argv index of this unit's source */
+	char *source;        /* absolute path */
+	char *output;        /* absolute path of the object the build wrote */
+	char *orig_object;   /* recompiled original, or NULL when the source is new */
+	char *fixed_object;  /* recompiled fixed source */
+};
+
+struct build_ctx {
+	const struct build_options *opt;
+	char *work;    /* work directory */
+	char *tree;    /* the copy of the sources that is built, WORK/tree */
+	char *orig;    /* the original build, WORK/orig */
+	char *fixed;   /* where the fixed tree waits while originals compile, WORK/fixed */
+	char *bin;     /* compiler wrappers, WORK/bin */
+	char *logs;    /* command output, WORK/logs */
+	char *objs;    /* recompiled objects, WORK/objs */
+	char **env;    /* environment of the build commands */
+	struct build_unit *units;
+	size_t nunits;
+};
+
+/* Print "suture build: MESSAGE" to stderr and return `code`. */
+int build_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* malloc'ed printf, or NULL when out of memory. */
+char *build_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* build_work.c */
+int build_prepare_workdir(struct build_ctx *c);
+int build_spawn(const char *cwd, char *const argv[], char *const envp[], const char *log_path,
+		int *status);
+int build_copy_tree(const char *from, const char *to, const char *log_path);
+void build_print_log_tail(const char *log_path, size_t lines);
+int build_run_build(struct build_ctx *c, const char *stage);
+int build_apply_diffs(struct build_ctx *c);
+void build_free_ctx(struct build_ctx *c);
+
+/* build_wrapper.c */
+int build_install_wrappers(struct build_ctx *c);
+int build_read_records(const char *path, struct build_record **out, size_t *count);
+void build_free_record(struct build_record *r);
+
+/* build_command.c */
+int build_parse_command(const struct build_record *r, struct build_command *out);
+void build_free_command(struct build_command *cmd);
+char *build_absolute_path(const char *cwd, const char *path);
+char **build_replay_argv(const struct build_unit *u, const char *object, int add_pie);
+
+/* build_units.c */
+int build_find_units(struct build_ctx *c);
+int build_compile_units(struct build_ctx *c);
+
+/* build_verify.c */
+int build_verify_target(const char *target, const char *against);
+
+#endif

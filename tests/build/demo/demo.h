@@ -1,0 +1,21 @@
+#ifndef DEMO_H
+#define DEMO_H
+
+/* Inlined into handle_request() and clamp_twice(), in two files. */
+static inline int clamp_value(int v)
+{
+	return v > 100 ? 100 : v < 0 ? 0 : v;
+}
+
+extern int limit;
+
+long compute(long x);
+int next_count(void);
+const char *greeting(void);
+const char *describe(int n);
+long apply_op(int index, long value);
+long process_id(void);
+int clamp_twice(int v);
+long checksum(long v);
+
+#endif

@@ -15,6 +15,7 @@ declare -A syscalls=(
 	[accept]="43 288"
 	[epoll]="232 281"
 	[sleep]="35 230 219"
+	[sleep-gate]="0"
 	[futex]="202"
 	[cond]="202"
 )
@@ -36,13 +37,14 @@ in_syscall() {
 	[[ " ${syscalls[$3]} " == *" $nr "* ]]
 }
 
-# wait_blocked NAME KIND: waits until the waiter of KIND is in its system call.
+# wait_blocked NAME KIND [SET]: waits until the waiter of KIND is in one of
+# the system calls of SET (default: KIND) and prints its tid.
 wait_blocked() {
-	local name=$1 kind=$2 pidvar=PID_$1 tid answer i
+	local name=$1 kind=$2 set=${3:-$2} pidvar=PID_$1 tid answer i
 	for i in $(seq 1 150); do
 		answer=$(ask "$name" "tid $kind")
 		tid=${answer#"tid $kind = "}
-		if [ "$tid" != 0 ] && in_syscall "${!pidvar}" "$tid" "$kind"; then
+		if [ "$tid" != 0 ] && in_syscall "${!pidvar}" "$tid" "$set"; then
 			echo "$tid"
 			return 0
 		fi
@@ -65,14 +67,18 @@ check_still_blocked() {
 mkpatch --target "$T/blocked" --object "$T/fix_blocked.o" --replace compute \
 	--name fix-blocked -o "$WORK/fix.suture" >/dev/null
 
-# All processes start first, so that every 2 s sleep is still running when
-# its process is patched.
+# The sleep waiter first reads a pipe, and starts its 2 s sleep only on
+# "fire sleep", right before its process is patched.
 for main in "${kinds[@]}"; do
 	start_target "m_$main" "$T/blocked" "$main" "${kinds[@]}"
 done
 for main in "${kinds[@]}"; do
 	for kind in "${kinds[@]}"; do
-		printf -v "TID_m_${main}_$kind" %s "$(wait_blocked "m_$main" "$kind")"
+		if [ "$kind" = sleep ]; then
+			printf -v "TID_m_${main}_$kind" %s "$(wait_blocked "m_$main" sleep sleep-gate)"
+		else
+			printf -v "TID_m_${main}_$kind" %s "$(wait_blocked "m_$main" "$kind")"
+		fi
 	done
 	pidvar=PID_m_$main
 	tidvar=TID_m_${main}_$main
@@ -82,6 +88,10 @@ done
 for main in "${kinds[@]}"; do
 	name=m_$main
 	pidvar=PID_$name
+	if [[ " ${kinds[*]} " == *" sleep "* ]]; then
+		expect_eq "$(ask "$name" 'fire sleep')" "fire sleep = ok" "$name: start of the sleep"
+		wait_blocked "$name" sleep >/dev/null
+	fi
 	expect_code 0 sut apply "$WORK/fix.suture" --pid "${!pidvar}"
 	check_still_blocked "$name" "after apply"
 	expect_code 0 sut revert "$WORK/fix.suture" --pid "${!pidvar}"
@@ -94,6 +104,7 @@ done
 for main in "${kinds[@]}"; do
 	name=m_$main
 	for kind in "${kinds[@]}"; do
+		[ "$kind" = sleep ] && continue
 		expect_eq "$(ask "$name" "fire $kind")" "fire $kind = ok" "$name: fire $kind"
 	done
 done

@@ -8,12 +8,14 @@
  *   read    read() on a pipe
  *   accept  accept() on a listening TCP socket bound to 127.0.0.1
  *   epoll   epoll_wait() on a pipe, no timeout
- *   sleep   nanosleep() of 2 s, timed with CLOCK_MONOTONIC
+ *   sleep   nanosleep() of 2 s, timed with CLOCK_MONOTONIC; it starts on
+ *           the request "fire sleep", before which the waiter reads a pipe
  *   futex   raw FUTEX_WAIT on a word
  *   cond    pthread_cond_wait() until a flag is set
  * A control thread reads requests on stdin and answers each with one line:
  *   tid KIND       the thread id of the waiter
- *   fire KIND      end the wait: write to the pipe, connect, set the flag...
+ *   fire KIND      end the wait (write to the pipe, connect, set the flag),
+ *                  or for sleep, start it
  *   result KIND    "pending", or what the wait returned
  *   compute N      the result of compute(N), the function the tests replace
  * Every EINTR a waiter sees is counted in its result and printed.  A waiter
@@ -60,7 +62,7 @@ struct waiter {
 };
 
 static struct waiter waiters[K_COUNT];
-static int read_pipe[2], epoll_pipe[2], listen_fd, epoll_fd;
+static int read_pipe[2], epoll_pipe[2], sleep_gate[2], listen_fd, epoll_fd;
 static uint16_t listen_port;
 static atomic_int futex_word;
 static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -145,6 +147,15 @@ static void wait_epoll(void)
 static void wait_sleep(void)
 {
 	struct timespec left = { SLEEP_MS / 1000, (SLEEP_MS % 1000) * 1000000L };
+	char go;
+	ssize_t n;
+
+	while ((n = read(sleep_gate[0], &go, 1)) < 0 && errno == EINTR)
+		note_eintr(K_SLEEP);
+	if (n != 1) {
+		finish(K_SLEEP, "error reading the start signal: %s", n < 0 ? strerror(errno) : "EOF");
+		return;
+	}
 	int64_t start = now_ms();
 	while (nanosleep(&left, &left) != 0) {
 		if (errno != EINTR) {
@@ -215,7 +226,7 @@ static int fire(enum kind k)
 	case K_EPOLL:
 		return write(epoll_pipe[1], "x", 1) == 1 ? 0 : -1;
 	case K_SLEEP:
-		return 0;
+		return write(sleep_gate[1], "s", 1) == 1 ? 0 : -1;
 	case K_FUTEX:
 		atomic_store(&futex_word, 1);
 		return syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) < 0 ? -1 : 0;
@@ -276,7 +287,7 @@ static int set_up(void)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (pipe(read_pipe) || pipe(epoll_pipe))
+	if (pipe(read_pipe) || pipe(epoll_pipe) || pipe(sleep_gate))
 		return -1;
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) ||

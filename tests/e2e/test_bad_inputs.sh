@@ -1,7 +1,7 @@
 # Invalid requests each give their own exit code and one clear line, and
 # leave the target untouched: text unchanged, no suture mapping, no tracer.
-# Invalid patch files are rejected before suture reads or traces any
-# process, which strace shows.
+# Invalid patch files are rejected before suture traces any process or
+# touches its memory, which strace shows.
 source "$(dirname "$0")/lib.sh"
 
 # sut without its stderr redirection, so expect_code keeps the error message.
@@ -94,7 +94,7 @@ expect_code 10 mkpatch --target "$exe" --object "$T/fix_missing.o" --replace not
 expect_one_line "missing function" "function not_in_basic not found in basic-pie"
 [ ! -e "$WORK/missing.suture" ] || fail "mkpatch wrote a patch for a missing function"
 
-# Invalid patch files, rejected before any process is read or traced.
+# Invalid patch files, rejected before any process is traced or its memory read.
 size=$(stat -c %s "$WORK/fix.suture")
 head -c $((size / 2)) "$WORK/fix.suture" >"$WORK/truncated.suture"
 head -c 40 "$WORK/fix.suture" >"$WORK/header-only.suture"

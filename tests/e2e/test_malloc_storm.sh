@@ -1,8 +1,8 @@
 # 16 threads call malloc and free in a tight loop, taking the allocator's
 # locks all the time, while a patch of the function that picks their sizes
-# is applied and reverted 20 times.  suture runs none of the target's code,
-# so no round may deadlock: every command finishes, and every thread's loop
-# counter keeps advancing afterwards.
+# is applied and reverted 20 times.  suture must run none of the target's
+# code, so no round may deadlock: every command finishes, and every thread's
+# loop counter keeps advancing afterwards.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=20

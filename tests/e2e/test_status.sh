@@ -1,8 +1,8 @@
 # suture status, as text and as JSON, lists for each patched process the
 # pid, object, build-id, patch name and id, functions, applied time and
-# pause; an unpatched process shows 0 patches; --history shows the journal
-# entries of that pid only.  test_status_json_escaping.sh covers names with
-# quotes and backslashes.
+# pause.  An unpatched process shows 0 patches, and --history shows the
+# journal entries of that pid only.  test_status_json_escaping.sh covers
+# names with quotes and backslashes.
 source "$(dirname "$0")/lib.sh"
 
 status() {
@@ -66,7 +66,8 @@ pid, exe, build_id, patch_id = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.a
 compute, greeting, after, before = (int(v) for v in sys.argv[6:10])
 assert len(processes) == 1, processes
 p = processes[0]
-assert p["pid"] == pid and p["comm"] == "basic-pie", p
+assert p["pid"] == pid, p
+assert p["comm"] == "basic-pie", p
 assert len(p["patches"]) == 1, p["patches"]
 patch = p["patches"][0]
 expected = {"name": "fix-status", "id": patch_id, "state": "applied", "object": exe,

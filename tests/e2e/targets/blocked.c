@@ -12,7 +12,7 @@
  *           the request "fire sleep", before which the waiter reads a pipe
  *   futex   raw FUTEX_WAIT on a word
  *   cond    pthread_cond_wait() until a flag is set
- * A control thread reads requests on stdin and answers each with one line:
+ * A control thread reads requests on stdin and prints one line for each:
  *   tid KIND       the thread id of the waiter
  *   fire KIND      end the wait (write to the pipe, connect, set the flag),
  *                  or for sleep, start it

@@ -1,7 +1,7 @@
 /*
  * Test target for functions that are running while a patch is applied, and
- * for processes and threads that exit meanwhile.  Requests on stdin, one per
- * line, each answered with one line:
+ * for processes and threads that exit meanwhile.  It reads requests on
+ * stdin, one per line, and prints one line for each:
  *   spin              start a thread that never leaves busy_loop(); prints its tid
  *   spins             total iterations of busy_loop() so far
  *   busy N            call busy_loop(N) on the main thread, print its result

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #define STORM_THREADS 16
-/* Above the tcache sizes, below the mmap threshold: taken from an arena under its lock. */
+/* Above glibc's default tcache limit (1032 bytes) and below its default mmap
+ * threshold (128 KiB), so each such block comes from an arena under its lock. */
 #define LARGE_SIZE (64 * 1024)
 
 __attribute__((noipa)) size_t pick_size(unsigned i)

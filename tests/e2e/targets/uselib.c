@@ -1,6 +1,6 @@
 /*
- * Test target: loads the shared library named by argv[1] with dlopen and
- * answers "demo N" with the result of its demo_compute(N).
+ * Test target: loads the shared library named by argv[1] with dlopen, reads
+ * requests "demo N" on stdin and prints the result of its demo_compute(N).
  */
 #include <dlfcn.h>
 #include <stdio.h>

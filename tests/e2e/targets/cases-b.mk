@@ -13,3 +13,13 @@ TARGETS += $(OUT)/worker $(OUT)/fix_worker.o
 $(OUT)/worker: worker.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Wextra -std=c11 -fPIE -pie -o $@ $<
+
+TARGETS += $(OUT)/cxx-unwind $(OUT)/fix_cxx_unwind.o
+
+$(OUT)/cxx-unwind: cxx_unwind.cpp
+	@mkdir -p $(OUT)
+	$(CXX) $(CXXFLAGS_TARGET) -fPIE -pie -rdynamic -o $@ $<
+
+$(OUT)/fix_cxx_unwind.o: fix_cxx_unwind.cpp
+	@mkdir -p $(OUT)
+	$(CXX) $(FIXCXXFLAGS) -o $@ $<

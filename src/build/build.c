@@ -130,7 +130,8 @@ static int link_and_write(struct build_ctx *c, const struct build_changes *chang
 	struct link_input in = {
 		.target_path = target, .object_paths = objects, .nobjects = c->nunits,
 		.replacements = changes->replacements, .nreplacements = changes->nreplacements,
-		.selective = 1, .own_symbols = changes->own, .nown_symbols = changes->nown,
+		.selective = 1, .use_target_got = 1,
+		.own_symbols = changes->own, .nown_symbols = changes->nown,
 		.aliases = changes->aliases, .naliases = changes->naliases,
 	};
 	struct link_error err;

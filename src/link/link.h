@@ -65,6 +65,15 @@ struct link_input {
 	 * share the process's state.
 	 */
 	int selective;
+	/*
+	 * Call functions that the target imports through the target's own GOT
+	 * entry, which its dynamic linker filled (or, with lazy binding, points
+	 * at the PLT's resolver path), instead of a slot that the patch loader
+	 * resolves by name.  This also reaches the implementation that an
+	 * IFUNC such as glibc's strcmp selected, where a name lookup yields the
+	 * resolver.
+	 */
+	int use_target_got;
 	const struct link_symbol_ref *own_symbols;
 	size_t nown_symbols;
 	const struct link_symbol_ref *aliases;

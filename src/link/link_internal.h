@@ -63,6 +63,8 @@ struct link_name {
 	uint64_t common_offset; /* in BSS, once laid out */
 	int target_state;      /* 0 not looked up, 1 defined by the target, -1 not */
 	struct elf_symbol target_sym;
+	int got_state;         /* 0 not looked up, 1 the target has a GOT entry for it, -1 not */
+	uint64_t got_vaddr;    /* link-time address of that GOT entry */
 };
 
 /* Resolved target of a symbol reference, in the terms of struct patch_reloc. */
@@ -74,6 +76,8 @@ struct link_target {
 	size_t object;        /* for a PATCH target inside a section: the section */
 	size_t section;       /* 0 when the target is not a section (COMMON) */
 	struct link_name *common; /* for a COMMON target, else NULL */
+	int has_got;          /* PATCH_TARGET_SYMBOL: the target's GOT entry `got` holds its address */
+	uint64_t got;
 };
 
 struct link_stub {
@@ -133,6 +137,9 @@ int link_resolve(struct linker *l, size_t object, size_t symbol, struct link_tar
 /* link_bind.c */
 int link_bind_section(struct linker *l, size_t object, size_t section);
 int link_is_owned(const struct linker *l, size_t object, const char *name);
+
+/* link_got.c */
+int link_find_target_got(struct linker *l, const char *name, uint64_t *vaddr);
 
 /* link_layout.c */
 int link_select_sections(struct linker *l);

@@ -144,9 +144,15 @@ static int get_stub(struct linker *l, const struct link_target *target, uint64_t
 			return 0;
 		}
 	}
-	r = get_slot(l, target, &slot.value);
-	if (r < 0)
-		return r;
+	if (target->has_got) {
+		/* The target's GOT entry is within 2 GiB, so the stub jumps through it directly. */
+		slot.kind = PATCH_TARGET_OBJECT;
+		slot.value = target->got;
+	} else {
+		r = get_slot(l, target, &slot.value);
+		if (r < 0)
+			return r;
+	}
 	grown = realloc(l->stubs, (l->nstubs + 1) * sizeof(*grown));
 	if (!grown)
 		return link_fail(l, LINK_ERR_INTERNAL, -ENOMEM, "out of memory");
@@ -203,8 +209,14 @@ static int translate_gotpcrel(struct linker *l, const struct reloc_site *site,
 			      const struct link_target *target, uint64_t place)
 {
 	struct link_target slot = { .kind = PATCH_TARGET_PATCH, .part = PATCH_PART_RODATA };
-	int r = get_slot(l, target, &slot.value);
+	int r = 0;
 
+	if (target->kind == PATCH_TARGET_SYMBOL && target->has_got) {
+		slot.kind = PATCH_TARGET_OBJECT;
+		slot.value = target->got;
+	} else {
+		r = get_slot(l, target, &slot.value);
+	}
 	if (r < 0)
 		return r;
 	/* The instruction keeps loading an address from memory, now from the slot. */

@@ -328,6 +328,14 @@ static int resolve_name(struct linker *l, struct link_name *n, struct link_targe
 		 */
 		out->kind = PATCH_TARGET_SYMBOL;
 		out->symbol = n->name;
+		if (l->in->use_target_got && n->got_state == 0) {
+			r = link_find_target_got(l, n->name, &n->got_vaddr);
+			if (r < 0)
+				return r;
+			n->got_state = r == 1 ? 1 : -1;
+		}
+		out->has_got = n->got_state == 1;
+		out->got = n->got_vaddr;
 		return 0;
 	}
 	if (n->common) {

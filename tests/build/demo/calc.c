@@ -61,7 +61,7 @@ long apply_op(int index, long value)
 
 long process_id(void)
 {
-	return 0;
+	return limit - 1000;
 }
 
 int clamp_twice(int v)

@@ -1,0 +1,35 @@
+# suture build rejects what it cannot patch, each with its own exit code and
+# a message naming the cause: a changed initial value, a diff without effect
+# on the code, a diff that does not apply, a failing build and a build that
+# does not match the deployed binary.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/tests/build/lib.sh"
+
+deploy_demo
+
+build_fix initializer demo initializer
+expect_eq "$BUILD_RC" 19 "exit code for a changed initial value"
+expect_match "$(cat "$WORK/initializer.out")" "variable limit \(calc.c\)" "names the variable"
+[ -e "$WORK/initializer.suture" ] && fail "a patch was written for a changed initial value"
+
+build_fix comment demo comment
+expect_eq "$BUILD_RC" 18 "exit code for a comment-only diff"
+expect_match "$(cat "$WORK/comment.out")" "no functional change" "no-change message"
+
+build_fix does-not-apply demo does-not-apply
+expect_eq "$BUILD_RC" 20 "exit code for a diff that does not apply"
+expect_match "$(cat "$WORK/does-not-apply.out")" "Hunk #1 FAILED" "patch output quoted"
+expect_match "$(cat "$WORK/does-not-apply.out")" "-	return x \+ 5;" "failing hunk quoted"
+
+build_fix broken demo broken
+expect_eq "$BUILD_RC" 20 "exit code for a failing build"
+expect_match "$(cat "$WORK/broken.out")" "build of the fixed tree failed" "build failure"
+expect_match "$(cat "$WORK/broken.out")" "calc.c:.*error" "compiler error in the log tail"
+
+# The deployed binary was built with other options than the build command uses.
+deploy_demo CFLAGS="-O1 -g"
+DEMO_MAKE_ARGS=()
+build_fix mismatch demo body
+expect_eq "$BUILD_RC" 21 "exit code for a build that does not match --against"
+expect_match "$(cat "$WORK/mismatch.out")" "segment [0-9]+ .*differs|segment [0-9]+ .*another" \
+	"names the segment"

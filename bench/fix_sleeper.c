@@ -1,0 +1,5 @@
+/* Replacement for sleeper.c's work(). */
+int work(int x)
+{
+	return x * 100;
+}

@@ -7,7 +7,7 @@ TARGETS += $(OUT)/busy $(OUT)/fix_busy.o \
 	$(OUT)/storm $(OUT)/fix_storm.o \
 	$(OUT)/libdemo.so $(OUT)/uselib $(OUT)/fix_libdemo.o \
 	$(OUT)/fix_basic2.o $(OUT)/fix_missing.o \
-	$(OUT)/tracer
+	$(OUT)/tracer $(OUT)/entryloop $(OUT)/fix_entryloop.o
 
 $(OUT)/busy $(OUT)/blocked $(OUT)/storm $(OUT)/tracer: $(OUT)/%: %.c
 	@mkdir -p $(OUT)
@@ -20,3 +20,9 @@ $(OUT)/uselib: uselib.c
 $(OUT)/libdemo.so: libdemo.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS_A) -fPIC -shared -o $@ $<
+
+# -Os leaves loops unaligned, so a loop may start inside a function's first
+# 5 bytes.
+$(OUT)/entryloop: entryloop.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS_A) -Os -fPIE -pie -o $@ $<

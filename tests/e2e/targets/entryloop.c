@@ -19,7 +19,8 @@ __attribute__((noipa)) void tick(void)
 	atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
 }
 
-/* Calls tick() and bumps *rounds forever; *rounds lives in a callee-saved register. */
+/* Calls tick() and bumps *rounds forever.  Keeping `rounds` in a callee-saved
+ * register across the call needs a prologue (push, mov) before the loop. */
 __attribute__((noipa)) void count_forever(unsigned long *rounds)
 {
 	for (;;) {

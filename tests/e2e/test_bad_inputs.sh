@@ -112,7 +112,7 @@ declare -A invalid=(
 	[flags]="invalid patch file.*header flags"
 	[reserved]="invalid patch file.*reserved header bytes"
 	[magic]="invalid patch file.*not a suture patch file"
-	[version]="invalid patch file.*version 2\.0 is not supported"
+	[version]="invalid patch file.*version 2\.[0-9]+ is not supported"
 )
 for name in truncated header-only flags reserved magic version; do
 	for verb in apply revert; do

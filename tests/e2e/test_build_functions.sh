@@ -1,6 +1,6 @@
 # Patches built from diffs that add a function, keep a static counter, change
 # a string literal, add global variables and call a libc function the binary
-# never imported; each is applied to a freshly started deployed binary.
+# never imported.  Each is applied to a freshly started deployed binary.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/build/lib.sh"
 

@@ -1,7 +1,7 @@
-# suture build rejects what it cannot patch, each with its own exit code and
-# a message naming the cause: a changed initial value, a diff without effect
-# on the code, a diff that does not apply, a failing build and a build that
-# does not match the deployed binary.
+# suture build rejects what it cannot patch, each case with its own exit code
+# and a message naming the cause.  The cases are a changed initial value, a
+# diff without effect on the code, a diff that does not apply, a failing
+# build, and a build that does not match the deployed binary.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/build/lib.sh"
 

@@ -1,6 +1,6 @@
-# Static variables of functions: a new same-named static in another
-# function does not confuse which one the patched function keeps using,
-# removing one is rejected, and the default work directory, named after the
+# Static variables of functions.  A new same-named static in another
+# function does not change which one the patched function keeps using, and
+# removing one is rejected.  The default work directory, named after the
 # inputs, gives the same patch on every run.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/build/lib.sh"

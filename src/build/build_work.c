@@ -312,19 +312,20 @@ int build_run_build(struct build_ctx *c, const char *stage)
 	char *records = build_format("%s=%s/compile-%s.log", BUILD_ENV_LOG, c->logs, stage);
 	char *const argv[] = { "/bin/sh", "-c", (char *)c->opt->build_command, NULL };
 	char **env = log_path && records ? env_with(c->env, records) : NULL;
+	const char *label = strcmp(stage, "orig") ? stage : "original";
 	int status = 0, rc = EXIT_OK, r;
 
 	if (!env) {
 		rc = build_fail(EXIT_INTERNAL, "out of memory");
 		goto out;
 	}
-	log_info("building the %s tree: %s", stage, c->opt->build_command);
+	log_info("building the %s tree: %s", label, c->opt->build_command);
 	r = build_spawn(c->tree, argv, env, log_path, &status);
 	if (r < 0) {
 		rc = build_fail(EXIT_INTERNAL, "cannot start /bin/sh: %s", strerror(-r));
 	} else if (status != 0) {
 		rc = build_fail(EXIT_BUILD_FAILED, "the build of the %s tree failed (%s %d); "
-				"the end of %s:", stage,
+				"the end of %s:", label,
 				WIFEXITED(status) ? "exit code" : "signal",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_path);
 		build_print_log_tail(log_path, BUILD_TAIL_LINES);

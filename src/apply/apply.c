@@ -95,7 +95,7 @@ static const uint8_t *original_entry(const struct process_state *ps, uint64_t si
  * patch's jump replaced by the original entry bytes), and fill the plan.
  */
 static int plan_functions(struct apply_plan *plan, const struct process_state *ps,
-			  struct engine_result *r)
+			  const struct engine_opts *o, struct engine_result *r)
 {
 	const struct patch *p = plan->patch;
 	const struct mem_object *obj = plan->obj;
@@ -128,9 +128,18 @@ static int plan_functions(struct apply_plan *plan, const struct process_state *p
 		}
 		memcpy(rf->old_bytes, bytes, PATCH_JUMP_SIZE);
 
+		/* Activations left running in the old code (--allow-active) must
+		 * never branch into the bytes the jump overwrites. */
+		char err[256];
+		if (o->allow_active && detour_check_branches(bytes, f->old_size, site, err,
+							      sizeof(err))) {
+			free(bytes);
+			return engine_fail(r, EXIT_FUNCTION, "function %s cannot be replaced while it "
+					   "runs (--allow-active): %s", f->name, err);
+		}
+
 		/* The stub's old path runs the entry as it is now, which for a
 		 * stacked patch is the earlier patch's jump. */
-		char err[256];
 		uint64_t stub_addr = plan->img.stubs_addr + i * DETOUR_STUB_SIZE;
 		uint64_t new_addr = plan->img.part_addr[PATCH_PART_TEXT] + f->new_offset;
 		if (!detour_build(bytes, f->old_size, site, stub_addr,
@@ -403,7 +412,7 @@ static int prepare_plan(struct apply_plan *plan, const struct patch *p, struct p
 				   plan->obj->map->path, (int)ps->pid);
 	if (plan_record(plan, ps, o))
 		return engine_fail(r, EXIT_INTERNAL, "out of memory");
-	int code = plan_functions(plan, ps, r);
+	int code = plan_functions(plan, ps, o, r);
 	if (code != EXIT_OK)
 		return code;
 	int ret = image_relocate(&plan->img, p, ps, plan->obj, err, sizeof(err));

@@ -90,7 +90,7 @@ static void sleep_ns(uint64_t ns)
 }
 
 static int describe_busy(struct process_state *ps, const struct busy_report *b,
-			 const struct engine_opts *o, unsigned attempts, struct engine_result *r)
+			 double seconds, unsigned attempts, struct engine_result *r)
 {
 	return engine_fail(r, EXIT_BUSY,
 			   "process %d thread %d %s %s (address 0x%" PRIx64 "); gave up after %u "
@@ -98,7 +98,7 @@ static int describe_busy(struct process_state *ps, const struct busy_report *b,
 			   "if the function never returns",
 			   (int)ps->pid, (int)b->tid,
 			   b->on_stack ? "is due to return into" : "is executing", b->name, b->addr,
-			   attempts, o->timeout_sec);
+			   attempts, seconds);
 }
 
 int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
@@ -106,7 +106,8 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 			  const struct busy_range *sites, size_t nsites,
 			  const struct engine_opts *o, struct engine_result *r, uint64_t *t0)
 {
-	uint64_t deadline = now_ns() + (uint64_t)(o->timeout_sec * 1e9);
+	uint64_t started = now_ns();
+	uint64_t deadline = started + (uint64_t)(o->timeout_sec * 1e9);
 	uint64_t backoff = 200000; /* 0.2 ms, doubled up to 20 ms */
 	struct busy_report busy = { 0 };
 
@@ -141,7 +142,7 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 			return engine_fail(r, EXIT_INTERNAL, "safety check of process %d failed: %s",
 					   (int)ps->pid, strerror(-ret));
 		if (now_ns() >= deadline)
-			return describe_busy(ps, &busy, o, r->attempts, r);
+			return describe_busy(ps, &busy, (now_ns() - started) / 1e9, r->attempts, r);
 		sleep_ns(backoff + (uint64_t)(now_ns() % backoff));
 		if (backoff < 20000000)
 			backoff *= 2;

@@ -163,3 +163,19 @@ int detour_build(const uint8_t *code, size_t func_len, uint64_t func_addr,
 	cs_close(&handle);
 	return ret;
 }
+
+int detour_check_branches(const uint8_t *code, size_t func_len, uint64_t func_addr,
+			  char *err, size_t errlen)
+{
+	csh handle;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) {
+		snprintf(err, errlen, "capstone failed to start");
+		return -ENOTSUP;
+	}
+	cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+	int ret = check_no_branch_back(handle, code, func_len, func_addr, PATCH_JUMP_SIZE, err,
+				       errlen);
+	cs_close(&handle);
+	return ret;
+}

@@ -26,4 +26,12 @@ int detour_build(const uint8_t *code, size_t func_len, uint64_t func_addr,
 		 uint64_t stub_addr, uint64_t flag_addr, uint64_t new_addr,
 		 uint8_t stub[DETOUR_STUB_SIZE], char *err, size_t errlen);
 
+/*
+ * Check that no branch of the function targets the bytes after its entry
+ * that the jump overwrites.  Returns 0, or -ENOTSUP with `err` naming the
+ * branch.  NOTE: targets reached only through jump tables are not seen.
+ */
+int detour_check_branches(const uint8_t *code, size_t func_len, uint64_t func_addr,
+			  char *err, size_t errlen);
+
 #endif

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,9 +113,14 @@ static int show_process(pid_t pid, const struct cli_opts *o, int explicit, int *
 	struct engine_opts eo = { .timeout_sec = o->timeout_sec };
 	char comm[32];
 
-	if (pstate_load(pid, &ps)) {
-		if (explicit) {
-			fprintf(stderr, "suture: no process with pid %d, or no access to it\n", (int)pid);
+	int ret = pstate_load(pid, &ps);
+	if (ret) {
+		if (explicit && (ret == -EACCES || ret == -EPERM)) {
+			fprintf(stderr, "suture: cannot access memory of process %d: %s; run suture as "
+				"root or with CAP_SYS_PTRACE\n", (int)pid, strerror(-ret));
+			*code = EXIT_PERMISSION;
+		} else if (explicit) {
+			fprintf(stderr, "suture: no process with pid %d\n", (int)pid);
 			*code = EXIT_NO_PROCESS;
 		}
 		return 0;

@@ -275,9 +275,11 @@ void cli_print_result(const char *action, const struct patch *p, pid_t pid,
 
 int cli_combine_codes(int previous, int code, size_t index)
 {
-	if (index == 0)
+	if (index == 0 || previous == code)
 		return code;
-	if (previous == code)
-		return code;
-	return EXIT_PARTIAL;
+	/* Partial only when some processes succeeded and others failed; when
+	 * all failed, the first failure's cause stands. */
+	if (previous == EXIT_OK || code == EXIT_OK)
+		return EXIT_PARTIAL;
+	return previous;
 }

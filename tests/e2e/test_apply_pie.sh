@@ -25,7 +25,7 @@ rel=$((16#${entry:8:2}${entry:6:2}${entry:4:2}${entry:2:2}))
 dest=$((site + 5 + rel))
 line=$(gawk -v d=$dest '{split($1, a, "-"); if (d >= strtonum("0x" a[1]) && d < strtonum("0x" a[2])) print}' "/proc/$pid/maps")
 expect_match "$line" "r-xp .*/memfd:suture:fix-basic" "mapping of the new code"
-if grep -E '^[^ ]+ .wx' "/proc/$pid/maps" | grep -q suture; then
+if grep -E '^[^ ]+ .wx' "/proc/$pid/maps" | grep -q memfd:suture; then
 	fail "a suture mapping is writable and executable"
 fi
 distance=$((dest > site ? dest - site : site - dest))
@@ -34,6 +34,6 @@ distance=$((dest > site ? dest - site : site - dest))
 expect_code 0 sut revert "$WORK/fix.suture" --pid "$pid"
 expect_eq "$(peek "$pid" "$site" 16)" "$before" "entry bytes after revert"
 expect_eq "$(snapshot_text "$pid" "$T/basic-pie")" "$text_before" "whole text after revert"
-grep -q suture "/proc/$pid/maps" && fail "suture mapping left after revert"
+grep -q memfd:suture "/proc/$pid/maps" && fail "suture mapping left after revert"
 expect_eq "$(ask app 'compute 5')" "compute 5 = 6" "after revert"
 alive "$pid" || fail "target died"

@@ -22,6 +22,8 @@
 
 extern char **environ;
 
+#define BUILD_SELF_COPY ".suture" /* hidden, so that it shadows no suture in PATH */
+
 static const char *const wrapped_compilers[] = { "cc", "gcc", "clang", "c++", "g++", "clang++" };
 
 static int is_wrapped_name(const char *name, size_t len)
@@ -46,7 +48,38 @@ static void write_shell_quoted(FILE *f, const char *text)
 	fputc('\'', f);
 }
 
-static int write_script(const struct build_ctx *c, const char *name)
+/*
+ * Copy the suture executable into the wrapper directory, so that the build
+ * runs one fixed binary even when the installed one is replaced meanwhile.
+ */
+static int copy_self(const struct build_ctx *c, char **out)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	char *path = build_format("%s/%s", c->bin, BUILD_SELF_COPY);
+	int in = open(c->opt->self_path, O_RDONLY | O_CLOEXEC);
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755) : -1;
+	int r = in < 0 || fd < 0 ? -errno : 0;
+
+	while (r == 0 && (n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(fd, buf, (size_t)n) != n)
+			r = -EIO;
+	}
+	if (r == 0 && n < 0)
+		r = -errno;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (in >= 0)
+		close(in);
+	if (r < 0) {
+		free(path);
+		return r;
+	}
+	*out = path;
+	return 0;
+}
+
+static int write_script(const struct build_ctx *c, const char *name, const char *self)
 {
 	char *path = build_format("%s/%s", c->bin, name);
 	FILE *f = path ? fopen(path, "w") : NULL;
@@ -57,7 +90,7 @@ static int write_script(const struct build_ctx *c, const char *name)
 		return -errno;
 	}
 	fputs("#!/bin/sh\nexec ", f);
-	write_shell_quoted(f, c->opt->self_path);
+	write_shell_quoted(f, self);
 	fputs(" build --cc-wrapper \"$0\" \"$@\"\n", f);
 	ok = fclose(f) == 0 && chmod(path, 0755) == 0;
 	free(path);
@@ -133,14 +166,21 @@ static int make_environment(struct build_ctx *c)
 
 int build_install_wrappers(struct build_ctx *c)
 {
-	int r = 0;
+	char *self = NULL;
+	int r = copy_self(c, &self);
 
+	if (r < 0)
+		return build_fail(EXIT_INTERNAL, "cannot copy %s into %s: %s", c->opt->self_path,
+				  c->bin, strerror(-r));
 	for (size_t i = 0; i < sizeof(wrapped_compilers) / sizeof(wrapped_compilers[0]); i++) {
-		r = write_script(c, wrapped_compilers[i]);
-		if (r < 0)
+		r = write_script(c, wrapped_compilers[i], self);
+		if (r < 0) {
+			free(self);
 			return build_fail(EXIT_INTERNAL, "cannot write the compiler wrapper %s/%s: %s",
 					  c->bin, wrapped_compilers[i], strerror(-r));
+		}
 	}
+	free(self);
 	if (make_environment(c) < 0)
 		return build_fail(EXIT_INTERNAL, "out of memory");
 	return EXIT_OK;

@@ -204,7 +204,7 @@ int cmd_build(int argc, char **argv)
 	int rc;
 
 	/* The compiler wrapper scripts run "suture build --cc-wrapper PATH ARGS...". */
-	if (argc >= 3 && !strcmp(argv[1], "--cc-wrapper"))
+	if (argc >= 2 && !strcmp(argv[1], "--cc-wrapper"))
 		return cmd_cc_wrapper(argc - 2, argv + 2);
 	b.diffs = calloc(n, sizeof(*b.diffs));
 	b.cves = calloc(n, sizeof(*b.cves));

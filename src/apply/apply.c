@@ -11,6 +11,7 @@
 #include "apply/internal.h"
 #include "apply/load.h"
 #include "apply/record.h"
+#include "apply/unwind.h"
 #include "util/exitcode.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -26,6 +27,7 @@ struct apply_plan {
 	size_t nranges;
 	struct busy_range *sites;  /* the bytes the jumps overwrite */
 	int switched;              /* the flag is set: the new code is live */
+	struct unwind_plan unwind; /* registration of the patch's .eh_frame */
 };
 
 static void plan_free(struct apply_plan *plan)
@@ -362,15 +364,25 @@ static int switch_to_new(struct apply_plan *plan, struct process_state *ps,
 	struct applied_patch ap = { .map_start = plan->img.base, .rec = NULL };
 	uint64_t t0;
 
+	ps->unwind_lock = plan->unwind.active ? &plan->unwind.reg : NULL;
 	int code = engine_stop_when_safe(ps, set, plan->ranges, plan->nranges, plan->sites,
 					 plan->patch->nfuncs, o, r, &t0);
+	ps->unwind_lock = NULL;
 	if (code != EXIT_OK)
 		return code;
 	fault_point("stopped");
 	int ret = pstate_set_state(ps, &ap, RECORD_SWITCHING);
 	fault_point("switching");
+	/* The unwinder must find the new code's FDEs from its first instruction on. */
+	if (!ret && plan->unwind.active)
+		ret = unwind_register(ps, &plan->unwind, plan->img.base);
 	if (!ret)
 		ret = write_switch(plan->rec, ps, &plan->switched);
+	if (ret && plan->unwind.active && !plan->switched) {
+		unsigned removed;
+		unwind_unregister(ps, &plan->unwind.reg, plan->img.base,
+				  plan->img.base + plan->img.total, &removed);
+	}
 	if (!ret)
 		ret = pstate_set_state(ps, &ap, RECORD_APPLIED);
 	fault_point("applied");
@@ -417,8 +429,9 @@ static int prepare_plan(struct apply_plan *plan, const struct patch *p, struct p
 		return code;
 	int ret = image_relocate(&plan->img, p, ps, plan->obj, err, sizeof(err));
 	if (ret)
-		return engine_fail(r, ret == -ENOENT ? EXIT_FUNCTION : EXIT_PATCH_INVALID, "%s", err);
-	return EXIT_OK;
+		return engine_fail(r, ret == -ENOENT || ret == -ENOTSUP ? EXIT_FUNCTION
+				   : EXIT_PATCH_INVALID, "%s", err);
+	return unwind_plan_patch(ps, p, &plan->img, &plan->unwind, r);
 }
 
 int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,

@@ -34,6 +34,7 @@ struct engine_result {
 	unsigned attempts;   /* stop-check rounds */
 	unsigned threads;
 	char recovery[256];  /* what an interrupted earlier change needed, or "" */
+	char journal_error[64]; /* the journal that could not be written, or "" */
 };
 
 int engine_apply(const struct patch *p, pid_t pid, const struct engine_opts *o,

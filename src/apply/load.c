@@ -1,6 +1,8 @@
 #include "apply/load.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -111,17 +113,62 @@ static struct elf_file *scope_open(struct symbol_scope *s, size_t i)
 	return NULL;
 }
 
+/*
+ * The implementation an IFUNC resolver picks for this CPU.  Running the
+ * target's resolver would run its code, so suture resolves the symbol in its
+ * own process instead and accepts the answer only if it comes from the very
+ * same library build as the target's (same build-id), then moves it to the
+ * target's load address.  NOTE: a target started with other GLIBC_TUNABLES
+ * (hardware capability masks) may have picked another implementation.
+ */
+static int resolve_ifunc(const struct mem_object *o, const char *name, uint64_t *addr)
+{
+	char base[256];
+	const char *version = strchr(name, '@');
+	Dl_info info;
+	uint8_t id[ELF_BUILD_ID_MAX];
+	size_t id_len = 0;
+	struct elf_file *mine;
+
+	snprintf(base, sizeof(base), "%.*s", version ? (int)(version - name) : (int)strlen(name), name);
+	while (version && *version == '@')
+		version++;
+	void *local = version ? dlvsym(RTLD_DEFAULT, base, version) : dlsym(RTLD_DEFAULT, base);
+	if (!local || !dladdr(local, &info) || !info.dli_fname)
+		return -ENOENT;
+	if (elf_file_open(info.dli_fname, &mine))
+		return -ENOENT;
+	int ret = elf_file_build_id(mine, id, sizeof(id), &id_len);
+	elf_file_close(mine);
+	if (ret || id_len != o->build_id_len || memcmp(id, o->build_id, id_len))
+		return -ENOENT;
+	*addr = o->bias + ((uint64_t)(uintptr_t)local - (uint64_t)(uintptr_t)info.dli_fbase);
+	return 0;
+}
+
 /* Resolve a dynamic symbol in the process's objects, in load order. */
-static int resolve_symbol(struct symbol_scope *s, const char *name, uint64_t *addr)
+static int resolve_symbol(struct symbol_scope *s, const char *name, uint64_t *addr, char *err,
+			  size_t errlen)
 {
 	for (size_t i = 0; i < s->ps->nobjects; i++) {
 		struct elf_file *f = scope_open(s, i);
-		uint64_t value;
-		if (f && elf_file_lookup_dynsym(f, name, &value) == 0 && value) {
-			*addr = s->ps->objects[i].bias + value;
+		struct elf_dynsym sym;
+		if (!f || elf_file_find_dynsym(f, name, &sym) || !sym.defined || !sym.sym.value)
+			continue;
+		if (sym.sym.type != STT_GNU_IFUNC) {
+			*addr = s->ps->objects[i].bias + sym.sym.value;
 			return 0;
 		}
+		if (resolve_ifunc(&s->ps->objects[i], name, addr) == 0)
+			return 0;
+		snprintf(err, errlen, "symbol %s needed by the patch is an IFUNC in %s, whose choice "
+			 "for process %d suture cannot determine without running the target's code; "
+			 "build the patch to call it through the target's GOT", name,
+			 s->ps->objects[i].map->path, (int)s->ps->pid);
+		return -ENOTSUP;
 	}
+	snprintf(err, errlen, "symbol %s needed by the patch is not defined by any object loaded "
+		 "in process %d", name, (int)s->ps->pid);
 	return -ENOENT;
 }
 
@@ -176,11 +223,7 @@ int image_relocate(struct image *img, const struct patch *p, const struct proces
 			s_addr = obj->bias + r->target;
 			break;
 		default:
-			if (resolve_symbol(&scope, r->symbol, &s_addr)) {
-				snprintf(err, errlen, "symbol %s needed by the patch is not defined "
-					 "by any object loaded in process %d", r->symbol, (int)ps->pid);
-				ret = -ENOENT;
-			}
+			ret = resolve_symbol(&scope, r->symbol, &s_addr, err, errlen);
 			break;
 		}
 		if (!ret)

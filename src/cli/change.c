@@ -1,7 +1,13 @@
 /* The common driver of `suture apply` and `suture revert`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "apply/engine.h"
 #include "cli/change.h"
@@ -9,6 +15,9 @@
 #include "trust/journal.h"
 #include "util/exitcode.h"
 #include "util/log.h"
+
+#define MAX_WORKERS 8
+#define PARALLEL_MIN 16 /* fewer processes are patched by suture itself */
 
 static const char *result_name(int code)
 {
@@ -58,10 +67,104 @@ static int journal_result(const struct cli_opts *o, int is_apply, const struct p
 		rec.result = "ok";
 		rec.message = r->recovery;
 		rec.pause_us = -1;
-		if (journal_append(o->journal, &rec))
+		if (journal_append_unsynced(o->journal, &rec))
 			return -1;
 	}
-	return journal_append(o->journal, &e);
+	return journal_append_unsynced(o->journal, &e);
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Apply or revert in one process, journalling the result. */
+static void change_one(const struct cli_opts *o, int is_apply, const struct patch *p,
+		       const char *signer, const struct engine_opts *eo, pid_t pid,
+		       struct engine_result *r)
+{
+	if (is_apply)
+		engine_apply(p, pid, eo, r);
+	else
+		engine_revert(p, pid, eo, r);
+	if (journal_result(o, is_apply, p, pid, signer, r))
+		snprintf(r->journal_error, sizeof(r->journal_error), "%s", o->journal);
+}
+
+/*
+ * Patch many processes with one worker per CPU: each worker is a forked
+ * suture that traces its own share of the processes (ptrace ties a tracee
+ * to one tracer) and sends its results back through a pipe.
+ */
+static int change_in_parallel(const struct cli_opts *o, int is_apply, const struct patch *p,
+			      const char *signer, const struct engine_opts *eo, const pid_t *pids,
+			      size_t npids, size_t nworkers, struct engine_result *results)
+{
+	struct pollfd fds[MAX_WORKERS];
+	pid_t workers[MAX_WORKERS];
+	size_t open_pipes = 0;
+
+	for (size_t w = 0; w < nworkers; w++) {
+		int pipefd[2];
+		if (pipe2(pipefd, O_CLOEXEC))
+			return -errno;
+		workers[w] = fork();
+		if (workers[w] < 0)
+			return -errno;
+		if (workers[w] == 0) {
+			close(pipefd[0]);
+			for (size_t i = w; i < npids; i += nworkers) {
+				change_one(o, is_apply, p, signer, eo, pids[i], &results[i]);
+				uint32_t index = (uint32_t)i;
+				if (write(pipefd[1], &index, sizeof(index)) != sizeof(index) ||
+				    write(pipefd[1], &results[i], sizeof(results[i])) !=
+					    (ssize_t)sizeof(results[i]))
+					_exit(EXIT_INTERNAL);
+			}
+			_exit(EXIT_OK);
+		}
+		close(pipefd[1]);
+		fds[w] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+		open_pipes++;
+	}
+
+	/* A result is written with two writes well under PIPE_BUF; read both. */
+	while (open_pipes) {
+		if (poll(fds, nworkers, -1) < 0 && errno != EINTR)
+			break;
+		for (size_t w = 0; w < nworkers; w++) {
+			if (fds[w].fd < 0 || !fds[w].revents)
+				continue;
+			uint32_t index;
+			struct engine_result r;
+			if (read_full(fds[w].fd, &index, sizeof(index)) ||
+			    read_full(fds[w].fd, &r, sizeof(r)) || index >= npids) {
+				close(fds[w].fd);
+				fds[w].fd = -1;
+				open_pipes--;
+				continue;
+			}
+			results[index] = r;
+		}
+	}
+	for (size_t w = 0; w < nworkers; w++)
+		waitpid(workers[w], NULL, 0);
+	return 0;
+}
+
+static size_t worker_count(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 2 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (size_t)cpus;
 }
 
 int cli_run_change(const char *what, int argc, char **argv)
@@ -113,23 +216,41 @@ int cli_run_change(const char *what, int argc, char **argv)
 		.insecure = o.insecure_skip_verify,
 		.signer = signer,
 	};
+	struct engine_result *results = calloc(npids, sizeof(*results));
+	if (!results) {
+		code = EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < npids; i++) {
+		results[i].code = EXIT_INTERNAL;
+		snprintf(results[i].message, sizeof(results[i].message),
+			 "the worker handling process %d stopped early", (int)pids[i]);
+	}
+	size_t nworkers = npids >= PARALLEL_MIN ? worker_count() : 1;
+	if (nworkers > 1)
+		change_in_parallel(&o, is_apply, &p, signer, &eo, pids, npids, nworkers, results);
+	else
+		for (size_t i = 0; i < npids; i++)
+			change_one(&o, is_apply, &p, signer, &eo, pids[i], &results[i]);
+
+	/* The record of what was done reaches the disk before we report it. */
+	int journal_failed = journal_sync(o.journal) != 0, any_ok = 0;
 	int first = 1;
 	if (o.json)
 		printf("[");
 	for (size_t i = 0; i < npids; i++) {
-		struct engine_result r;
-		if (is_apply)
-			engine_apply(&p, pids[i], &eo, &r);
-		else
-			engine_revert(&p, pids[i], &eo, &r);
-		/* The record of what was done reaches the disk before we report it. */
-		if (journal_result(&o, is_apply, &p, pids[i], signer, &r) && r.code == EXIT_OK)
-			log_warn("failed to write the audit journal %s", o.journal);
-		cli_print_result(what, &p, pids[i], &r, o.json, &first);
-		code = cli_combine_codes(code, r.code, i);
+		journal_failed |= results[i].journal_error[0] != '\0';
+		any_ok |= results[i].code == EXIT_OK;
+		cli_print_result(what, &p, pids[i], &results[i], o.json, &first);
+		code = cli_combine_codes(code, results[i].code, i);
 	}
 	if (o.json)
 		printf("]\n");
+	/* A failure's own message comes first; a lost journal line for a
+	 * change that was made must not go unnoticed. */
+	if (journal_failed && any_ok)
+		log_warn("failed to write the audit journal %s", o.journal);
+	free(results);
 out:
 	free(pids);
 	patch_free(&p);

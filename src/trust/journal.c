@@ -143,7 +143,7 @@ static int format_line(const struct journal_entry *e, char **line, size_t *len)
 	return 0;
 }
 
-static int append_line(const char *path, const char *line, size_t len)
+static int append_line(const char *path, const char *line, size_t len, int sync)
 {
 	size_t done = 0;
 	int fd, rc = 0;
@@ -165,7 +165,7 @@ static int append_line(const char *path, const char *line, size_t len)
 		else if (n > 0)
 			done += (size_t)n;
 	}
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && sync && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
@@ -202,7 +202,7 @@ static void send_syslog(const struct journal_entry *e)
 	free(message);
 }
 
-int journal_append(const char *journal_path, const struct journal_entry *e)
+static int append_entry(const char *journal_path, const struct journal_entry *e, int sync)
 {
 	char *line = NULL;
 	size_t len = 0;
@@ -212,9 +212,31 @@ int journal_append(const char *journal_path, const struct journal_entry *e)
 		journal_path = JOURNAL_DEFAULT_PATH;
 	rc = format_line(e, &line, &len);
 	if (rc == 0)
-		rc = append_line(journal_path, line, len);
+		rc = append_line(journal_path, line, len, sync);
 	free(line);
 	send_syslog(e);
+	return rc;
+}
+
+int journal_append(const char *journal_path, const struct journal_entry *e)
+{
+	return append_entry(journal_path, e, 1);
+}
+
+int journal_append_unsynced(const char *journal_path, const struct journal_entry *e)
+{
+	return append_entry(journal_path, e, 0);
+}
+
+int journal_sync(const char *journal_path)
+{
+	if (!journal_path)
+		journal_path = JOURNAL_DEFAULT_PATH;
+	int fd = open(journal_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
 	return rc;
 }
 

@@ -45,6 +45,17 @@ struct journal_entry {
 int journal_append(const char *journal_path, const struct journal_entry *e);
 
 /*
+ * As journal_append(), without the fsync(): for runs over many processes,
+ * which call journal_sync() once before reporting.  A line written this way
+ * survives the death of suture (it is in the page cache), not a crash of
+ * the machine until journal_sync() returns.
+ */
+int journal_append_unsynced(const char *journal_path, const struct journal_entry *e);
+
+/* fsync() the journal.  Returns 0 or a negative errno. */
+int journal_sync(const char *journal_path);
+
+/*
  * Copy to `out` every journal line whose "pid" is `pid`, in file order.
  * Returns the number of lines copied, or a negative errno (-ENOENT when the
  * journal does not exist yet).

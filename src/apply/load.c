@@ -130,11 +130,24 @@ static int resolve_ifunc(const struct mem_object *o, const char *name, uint64_t 
 	size_t id_len = 0;
 	struct elf_file *mine;
 
-	snprintf(base, sizeof(base), "%.*s", version ? (int)(version - name) : (int)strlen(name), name);
+	size_t base_len = version ? (size_t)(version - name) : strlen(name);
+	if (base_len >= sizeof(base))
+		return -ENAMETOOLONG;
+	memcpy(base, name, base_len);
+	base[base_len] = '\0';
 	while (version && *version == '@')
 		version++;
-	void *local = version ? dlvsym(RTLD_DEFAULT, base, version) : dlsym(RTLD_DEFAULT, base);
-	if (!local || !dladdr(local, &info) || !info.dli_fname)
+	/* Ask the library itself, already loaded in suture (RTLD_NOLOAD runs
+	 * no constructor), so that an interposer in suture's own image, such
+	 * as a sanitizer's strlen, is not what we find. */
+	const char *file = strrchr(o->map->path, '/');
+	void *lib = dlopen(file ? file + 1 : o->map->path, RTLD_LAZY | RTLD_NOLOAD);
+	if (!lib)
+		return -ENOENT;
+	void *local = version ? dlvsym(lib, base, version) : dlsym(lib, base);
+	int found = local && dladdr(local, &info) && info.dli_fname;
+	dlclose(lib);
+	if (!found)
 		return -ENOENT;
 	if (elf_file_open(info.dli_fname, &mine))
 		return -ENOENT;

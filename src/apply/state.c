@@ -66,7 +66,8 @@ static int load_patches(struct process_state *ps)
 		if (ret)
 			return ret;
 	}
-	qsort(ps->patches, ps->npatches, sizeof(*ps->patches), compare_sequence);
+	if (ps->npatches > 1)
+		qsort(ps->patches, ps->npatches, sizeof(*ps->patches), compare_sequence);
 	return 0;
 }
 

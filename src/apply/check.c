@@ -18,61 +18,127 @@ static const struct busy_range *hit(const struct busy_range *ranges, size_t n, u
 	return NULL;
 }
 
+struct span {
+	uint64_t lo, hi; /* every range lies inside (lo, hi) */
+};
+
+static struct span ranges_span(const struct busy_range *ranges, size_t n)
+{
+	struct span sp = { UINT64_MAX, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		if (ranges[i].lo < sp.lo)
+			sp.lo = ranges[i].lo;
+		if (ranges[i].hi > sp.hi)
+			sp.hi = ranges[i].hi;
+	}
+	sp.lo = sp.lo ? sp.lo - 1 : 0;
+	return sp;
+}
+
+/* Look for a word pointing into a range; returns 1 and fills report on a hit. */
+static int scan_words(const uint64_t *words, size_t count, struct span sp,
+		      const struct busy_range *ranges, size_t n, const struct thread *t,
+		      struct busy_report *report)
+{
+	for (size_t w = 0; w < count; w++) {
+		if (words[w] <= sp.lo || words[w] >= sp.hi)
+			continue; /* outside every range: most words */
+		const struct busy_range *r = hit(ranges, n, words[w]);
+		if (r) {
+			report->tid = t->tid;
+			report->name = r->name;
+			report->addr = words[w];
+			report->on_stack = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * LIMITATION: the scan is conservative, not an unwind: any word on the live
  * stack that points inside a replaced function counts, so a stale spill of
  * such an address makes the check retry until --timeout.  Frames of a thread
  * running a handler on a sigaltstack are only seen on the alternate stack.
  */
-static int scan_stack(const struct process_state *ps, const struct thread *t,
-		      const struct busy_range *ranges, size_t n, struct busy_report *report)
+static int scan_stack_from(const struct process_state *ps, const struct thread *t, uint64_t at,
+			   uint64_t end, const struct busy_range *ranges, size_t n,
+			   struct busy_report *report)
 {
-	uint64_t rsp = t->regs.rsp & ~7ULL;
-	uint64_t span_lo = UINT64_MAX, span_hi = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (ranges[i].lo < span_lo)
-			span_lo = ranges[i].lo;
-		if (ranges[i].hi > span_hi)
-			span_hi = ranges[i].hi;
-	}
-	span_lo = span_lo ? span_lo - 1 : 0;
-	const struct proc_map *m = proc_maps_find(&ps->maps, rsp);
-	if (!m)
-		return -ENOENT; /* stack not in the mapping list read earlier */
-
-	/* One buffer for all threads: a fresh allocation per thread costs an
-	 * mmap and page faults inside the pause. */
 	static uint64_t *buf;
+	struct span sp = ranges_span(ranges, n);
+
 	if (!buf && !(buf = malloc(STACK_CHUNK)))
 		return -ENOMEM;
-	int ret = 0;
-	for (uint64_t at = rsp; at < m->end && !ret;) {
-		size_t len = m->end - at > STACK_CHUNK ? STACK_CHUNK : (size_t)(m->end - at);
-		/* process_vm_readv is cheaper than /proc/PID/mem, and stacks are
-		 * readable mappings, so FOLL_FORCE is not needed here. */
+	while (at < end) {
+		size_t len = end - at > STACK_CHUNK ? STACK_CHUNK : (size_t)(end - at);
 		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)at, len };
 		if (process_vm_readv(ps->pid, &local, 1, &remote, 1, 0) != (ssize_t)len &&
-		    proc_mem_read(ps->memfd, at, buf, len)) {
-			ret = -EIO;
-			break;
-		}
-		for (size_t w = 0; w < len / 8; w++) {
-			if (buf[w] <= span_lo || buf[w] >= span_hi)
-				continue; /* outside every range: most words */
-			const struct busy_range *r = hit(ranges, n, buf[w]);
-			if (r) {
-				report->tid = t->tid;
-				report->name = r->name;
-				report->addr = buf[w];
-				report->on_stack = 1;
-				ret = 1;
-				break;
-			}
-		}
+		    proc_mem_read(ps->memfd, at, buf, len))
+			return -EIO;
+		if (scan_words(buf, len / 8, sp, ranges, n, t, report))
+			return 1;
 		at += len;
 	}
-	return ret;
+	return 0;
+}
+
+/*
+ * Stacks are read in batches: one process_vm_readv() takes up to
+ * BATCH_IOVS threads' stacks, which matters inside the pause when a process
+ * has a thousand threads.  A stack deeper than BATCH_SLICE bytes is read on
+ * its own for the rest.
+ */
+#define BATCH_IOVS 512
+#define BATCH_SLICE (16 * 1024)
+
+struct stack_piece {
+	const struct thread *t;
+	uint64_t at, end; /* live part of the stack: [rsp, end of its mapping) */
+	size_t len;       /* bytes read in the batch */
+};
+
+static int scan_batch(const struct process_state *ps, struct stack_piece *pieces, size_t n,
+		      uint64_t *buf, const struct busy_range *ranges, size_t nranges,
+		      struct busy_report *report)
+{
+	static struct iovec local[BATCH_IOVS], remote[BATCH_IOVS];
+	struct span sp = ranges_span(ranges, nranges);
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		local[i] = (struct iovec){ (char *)buf + total, pieces[i].len };
+		remote[i] = (struct iovec){ (void *)(uintptr_t)pieces[i].at, pieces[i].len };
+		total += pieces[i].len;
+	}
+	int whole = process_vm_readv(ps->pid, local, n, remote, n, 0) == (ssize_t)total;
+	for (size_t i = 0; i < n; i++) {
+		const struct stack_piece *pc = &pieces[i];
+		int ret = whole ? scan_words(local[i].iov_base, pc->len / 8, sp, ranges, nranges,
+					     pc->t, report)
+				: scan_stack_from(ps, pc->t, pc->at, pc->at + pc->len, ranges,
+						  nranges, report);
+		if (!ret && pc->at + pc->len < pc->end)
+			ret = scan_stack_from(ps, pc->t, pc->at + pc->len, pc->end, ranges, nranges,
+					      report);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static uint64_t *batch_buf;
+
+int check_prepare(size_t threads)
+{
+	size_t slices = threads < BATCH_IOVS ? threads : BATCH_IOVS;
+
+	if (!batch_buf && !(batch_buf = malloc((size_t)BATCH_IOVS * BATCH_SLICE)))
+		return -ENOMEM;
+	/* Fault the pages in now rather than inside the pause. */
+	memset(batch_buf, 0, slices * BATCH_SLICE);
+	return 0;
 }
 
 int check_threads(const struct process_state *ps, const struct thread_set *set,
@@ -82,7 +148,13 @@ int check_threads(const struct process_state *ps, const struct thread_set *set,
 {
 	const struct busy_range *check = allow_active ? jump_sites : ranges;
 	size_t ncheck = allow_active ? nsites : nranges;
+	static struct stack_piece pieces[BATCH_IOVS];
+	uint64_t *buf;
+	size_t npieces = 0;
 
+	if (check_prepare(0))
+		return -ENOMEM;
+	buf = batch_buf;
 	for (size_t i = 0; i < set->count; i++) {
 		const struct thread *t = &set->threads[i];
 		if (t->state != THREAD_STOPPED)
@@ -95,9 +167,19 @@ int check_threads(const struct process_state *ps, const struct thread_set *set,
 			report->on_stack = 0;
 			return 1;
 		}
-		int ret = scan_stack(ps, t, check, ncheck, report);
-		if (ret)
-			return ret;
+		uint64_t rsp = t->regs.rsp & ~7ULL;
+		const struct proc_map *m = proc_maps_find(&ps->maps, rsp);
+		if (!m)
+			return -ENOENT; /* stack not in the mapping list read earlier */
+		uint64_t len = m->end - rsp;
+		pieces[npieces++] = (struct stack_piece){ t, rsp, m->end,
+			(size_t)(len > BATCH_SLICE ? BATCH_SLICE : len) };
+		if (npieces == BATCH_IOVS) {
+			int ret = scan_batch(ps, pieces, npieces, buf, check, ncheck, report);
+			if (ret)
+				return ret;
+			npieces = 0;
+		}
 	}
-	return 0;
+	return npieces ? scan_batch(ps, pieces, npieces, buf, check, ncheck, report) : 0;
 }

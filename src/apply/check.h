@@ -28,6 +28,9 @@ struct busy_report {
 	int on_stack; /* 0: the thread's rip; 1: a word on its stack */
 };
 
+/* Allocate and fault in the buffers for `threads` stacks, before a pause. */
+int check_prepare(size_t threads);
+
 /*
  * Check every stopped thread's rip and the live part of its stack (from rsp
  * to the end of the stack's mapping) against `ranges`.  With `allow_active`,

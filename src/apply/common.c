@@ -9,6 +9,7 @@
 
 #include "apply/internal.h"
 #include "apply/load.h"
+#include "apply/unwind.h"
 #include "util/exitcode.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -111,6 +112,7 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 	uint64_t backoff = 200000; /* 0.2 ms, doubled up to 20 ms */
 	struct busy_report busy = { 0 };
 
+	check_prepare(set->count);
 	for (;;) {
 		r->attempts++;
 		*t0 = now_ns();
@@ -133,6 +135,9 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 				ret = check_threads(ps, set, ranges, nranges, sites, nsites,
 						    o->allow_active, &busy);
 		}
+		/* libgcc's lists may be written only while no thread holds their lock. */
+		if (ret == 0 && ps->unwind_lock)
+			ret = unwind_lock_busy(ps, set, ps->unwind_lock, &busy);
 		r->stop_ns = t_stopped - *t0;
 		r->check_ns = now_ns() - t_stopped;
 		if (ret == 0)

@@ -8,7 +8,7 @@
 
 #define PATCH_FILE_MAGIC "SUTPATCH"
 #define PATCH_FILE_MAGIC_LEN 8
-#define PATCH_FILE_VERSION_MINOR 0
+#define PATCH_FILE_VERSION_MINOR 1
 
 /* Sizes of the version 1.0 structures.  A file of a later 1.x minor version
  * may use larger headers and entries, and the reader ignores the extra bytes. */
@@ -19,6 +19,7 @@
 #define PATCH_FILE_FUNC_ENTRY_SIZE 72
 #define PATCH_FILE_RELOC_ENTRY_SIZE 32
 #define PATCH_FILE_BSS_SIZE 8
+#define PATCH_FILE_UNWIND_SIZE 32 /* since 1.1; later minors may append fields */
 
 /* Header field offsets. */
 #define PATCH_HDR_VERSION_MAJOR 8
@@ -63,7 +64,11 @@ enum patch_section_type {
 	PATCH_SEC_FUNCS = 8,
 	PATCH_SEC_RELOCS = 9,
 	PATCH_SEC_SIGNATURE = 10,
+	PATCH_SEC_UNWIND = 11, /* since 1.1 */
 };
+
+/* Highest section type this reader knows. */
+#define PATCH_SEC_LAST PATCH_SEC_UNWIND
 
 /*
  * The signature section follows the signed region and is not listed in the

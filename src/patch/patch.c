@@ -41,7 +41,7 @@ struct reader {
 
 	struct section sections[PATCH_FILE_MAX_SECTIONS];
 	/* Known sections by type, NULL when absent. */
-	const struct section *known[PATCH_SEC_SIGNATURE];
+	const struct section *known[PATCH_SEC_LAST + 1];
 
 	const uint8_t *strtab;
 	size_t strtab_size;
@@ -93,6 +93,7 @@ const char *patch_section_name(uint32_t type)
 		[PATCH_SEC_RODATA] = "RODATA", [PATCH_SEC_DATA] = "DATA",
 		[PATCH_SEC_BSS] = "BSS",       [PATCH_SEC_FUNCS] = "FUNCS",
 		[PATCH_SEC_RELOCS] = "RELOCS", [PATCH_SEC_SIGNATURE] = "SIGNATURE",
+		[PATCH_SEC_UNWIND] = "UNWIND",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]))
@@ -655,6 +656,25 @@ static int read_relocs(struct reader *r, struct patch *out)
 	return 0;
 }
 
+static int read_unwind(struct reader *r, struct patch *out)
+{
+	const struct section *s = r->known[PATCH_SEC_UNWIND];
+	const uint8_t *d;
+
+	if (!s)
+		return 0;
+	if (s->size < PATCH_FILE_UNWIND_SIZE)
+		return patch_fail(r->err, r->errlen, -EINVAL,
+				  "section UNWIND is %llu bytes, shorter than its %u-byte fields",
+				  (unsigned long long)s->size, PATCH_FILE_UNWIND_SIZE);
+	d = section_data(r, s);
+	out->eh_frame_offset = le64_load(d);
+	out->eh_frame_size = le64_load(d + 8);
+	out->eh_frame_reg_offset = le64_load(d + 16);
+	out->eh_frame_reg_size = le64_load(d + 24);
+	return 0;
+}
+
 static int read_layout(struct reader *r, struct patch *out)
 {
 	int rc;
@@ -684,6 +704,8 @@ static int read_contents(struct reader *r, struct patch *out)
 		rc = read_funcs(r, out);
 	if (rc == 0)
 		rc = read_relocs(r, out);
+	if (rc == 0)
+		rc = read_unwind(r, out);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 #define PATCH_BUILD_ID_MAX 64
 #define PATCH_JUMP_SIZE 5 /* jmp rel32 written at each replaced entry */
 #define PATCH_SIGNATURE_SECTION_SIZE 112 /* bytes appended by signing */
+#define PATCH_EH_FRAME_REG_SIZE 64 /* minimum BSS space for registering .eh_frame */
 
 enum patch_part {
 	PATCH_PART_TEXT = 0,
@@ -67,7 +68,7 @@ struct patch_signature {
 
 struct patch {
 	uint32_t version;       /* major format version; patch_serialize() ignores it */
-	uint32_t version_minor; /* filled by patch_parse(); the writer emits 1.0 */
+	uint32_t version_minor; /* filled by patch_parse(); the writer emits 1.1 */
 	uint8_t build_id[PATCH_BUILD_ID_MAX];
 	size_t build_id_len;
 	char *object_name;  /* soname or file name of the target, informational */
@@ -86,6 +87,17 @@ struct patch {
 	size_t nfuncs;
 	struct patch_reloc *relocs;
 	size_t nrelocs;
+
+	/*
+	 * Unwind table of the new code (UNWIND section, format 1.1), all 0 when
+	 * absent: .eh_frame CIEs and FDEs in RODATA, ending with a zero length
+	 * word, and zeroed BSS space that apply uses to register the table with
+	 * the target's unwinder.
+	 */
+	uint64_t eh_frame_offset;
+	uint64_t eh_frame_size;
+	uint64_t eh_frame_reg_offset;
+	uint64_t eh_frame_reg_size;
 
 	/* Filled by patch_parse(). */
 	uint8_t id[32];     /* SHA-256 of the signed region: the patch id */

@@ -37,7 +37,7 @@ struct out_section {
 };
 
 struct layout {
-	struct out_section sections[PATCH_SEC_RELOCS];
+	struct out_section sections[PATCH_SEC_LAST];
 	size_t nsections;
 	size_t total;
 };
@@ -183,6 +183,8 @@ static int plan_layout(const struct patch *p, const struct strtab_builder *sb,
 	if (p->nrelocs)
 		plan_section(l, PATCH_SEC_RELOCS, (uint64_t)p->nrelocs * PATCH_FILE_RELOC_ENTRY_SIZE,
 			     PATCH_FILE_RELOC_ENTRY_SIZE, p->nrelocs);
+	if (p->eh_frame_size)
+		plan_section(l, PATCH_SEC_UNWIND, PATCH_FILE_UNWIND_SIZE, 0, 0);
 
 	/* Part sizes are validated to at most 1 GiB each, so the sum cannot overflow. */
 	cursor = PATCH_FILE_HEADER_SIZE + l->nsections * PATCH_FILE_SECTION_ENTRY_SIZE;
@@ -279,6 +281,12 @@ static void write_section(uint8_t *d, uint32_t type, const struct patch *p,
 		for (size_t i = 0; i < p->nrelocs; i++)
 			write_reloc(d + i * PATCH_FILE_RELOC_ENTRY_SIZE, &p->relocs[i],
 				    so->reloc_symbols[i]);
+		break;
+	case PATCH_SEC_UNWIND:
+		le64_store(d, p->eh_frame_offset);
+		le64_store(d + 8, p->eh_frame_size);
+		le64_store(d + 16, p->eh_frame_reg_offset);
+		le64_store(d + 24, p->eh_frame_reg_size);
 		break;
 	}
 }

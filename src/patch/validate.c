@@ -241,6 +241,66 @@ static int validate_relocs(const struct patch *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Walk the CIE and FDE length words: they must tile the table up to its zero terminator. */
+static int validate_eh_frame_records(const uint8_t *table, uint64_t size, char *err, size_t errlen)
+{
+	uint64_t at = 0;
+
+	while (at + 4 <= size) {
+		uint32_t length = (uint32_t)table[at] | (uint32_t)table[at + 1] << 8 |
+				  (uint32_t)table[at + 2] << 16 | (uint32_t)table[at + 3] << 24;
+
+		if (length == 0)
+			break;
+		if (length == UINT32_MAX)
+			return patch_fail(err, errlen, -EINVAL,
+					  "UNWIND: record at .eh_frame offset %llu uses a 64-bit length, "
+					  "which is not supported", (unsigned long long)at);
+		if (length > size - at - 4)
+			return patch_fail(err, errlen, -EINVAL,
+					  "UNWIND: record at .eh_frame offset %llu (%u bytes) extends past "
+					  "the table (%llu bytes)", (unsigned long long)at, length,
+					  (unsigned long long)size);
+		at += 4 + (uint64_t)length;
+	}
+	if (at + 4 != size)
+		return patch_fail(err, errlen, -EINVAL,
+				  "UNWIND: .eh_frame (%llu bytes) does not end with exactly one zero "
+				  "length word after its records", (unsigned long long)size);
+	return 0;
+}
+
+static int validate_unwind(const struct patch *p, char *err, size_t errlen)
+{
+	uint64_t end;
+
+	if (!p->eh_frame_size) {
+		if (p->eh_frame_offset || p->eh_frame_reg_offset || p->eh_frame_reg_size)
+			return patch_fail(err, errlen, -EINVAL,
+					  "UNWIND: fields are set but the .eh_frame size is 0");
+		return 0;
+	}
+	if (p->eh_frame_offset % 4 ||
+	    __builtin_add_overflow(p->eh_frame_offset, p->eh_frame_size, &end) ||
+	    end > p->part_size[PATCH_PART_RODATA])
+		return patch_fail(err, errlen, -EINVAL,
+				  "UNWIND: .eh_frame (offset %llu, size %llu) is not 4-byte aligned "
+				  "inside RODATA (%llu bytes)", (unsigned long long)p->eh_frame_offset,
+				  (unsigned long long)p->eh_frame_size,
+				  (unsigned long long)p->part_size[PATCH_PART_RODATA]);
+	if (p->eh_frame_reg_offset % 8 || p->eh_frame_reg_size < PATCH_EH_FRAME_REG_SIZE ||
+	    __builtin_add_overflow(p->eh_frame_reg_offset, p->eh_frame_reg_size, &end) ||
+	    end > p->part_size[PATCH_PART_BSS])
+		return patch_fail(err, errlen, -EINVAL,
+				  "UNWIND: registration space (offset %llu, size %llu) is not at least "
+				  "%d bytes, 8-byte aligned, inside BSS (%llu bytes)",
+				  (unsigned long long)p->eh_frame_reg_offset,
+				  (unsigned long long)p->eh_frame_reg_size, PATCH_EH_FRAME_REG_SIZE,
+				  (unsigned long long)p->part_size[PATCH_PART_BSS]);
+	return validate_eh_frame_records(p->part_data[PATCH_PART_RODATA] + p->eh_frame_offset,
+					 p->eh_frame_size, err, errlen);
+}
+
 int patch_validate(const struct patch *p, char *err, size_t errlen)
 {
 	int rc;
@@ -254,5 +314,7 @@ int patch_validate(const struct patch *p, char *err, size_t errlen)
 		rc = validate_funcs(p, err, errlen);
 	if (rc == 0)
 		rc = validate_relocs(p, err, errlen);
+	if (rc == 0)
+		rc = validate_unwind(p, err, errlen);
 	return rc;
 }

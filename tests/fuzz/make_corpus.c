@@ -1,7 +1,8 @@
 /*
  * Write the seed corpus for fuzz_patch_parse: the unit tests' sample patch
- * (unsigned and signed with a fixed test key), a minimal patch, and one
- * with many functions and relocations.  Run by `make corpus`.
+ * (unsigned and signed with a fixed test key), a minimal patch, one with
+ * many functions and relocations, and one with an unwind table (UNWIND,
+ * format 1.1).  Run by `make corpus`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,23 @@ static void make_many(struct patch *p)
 	}
 }
 
+/* One 16-byte .eh_frame record and its terminator in RODATA, registration space in BSS. */
+static void make_unwind(struct patch *p)
+{
+	uint8_t *rodata = calloc(1, 32);
+
+	sample_patch(p);
+	rodata[8] = 12; /* little-endian length of the record after its length word */
+	memset(rodata + 12, 0x5a, 12);
+	free(p->part_data[PATCH_PART_RODATA]);
+	p->part_data[PATCH_PART_RODATA] = rodata;
+	p->part_size[PATCH_PART_RODATA] = 32;
+	p->eh_frame_offset = 8;
+	p->eh_frame_size = 20;
+	p->eh_frame_reg_offset = 64;
+	p->eh_frame_reg_size = PATCH_EH_FRAME_REG_SIZE;
+}
+
 int main(int argc, char **argv)
 {
 	struct patch p;
@@ -135,6 +153,10 @@ int main(int argc, char **argv)
 
 	make_minimal(&p);
 	rc |= write_patch(argv[1], "minimal.suture", &p);
+	patch_free(&p);
+
+	make_unwind(&p);
+	rc |= write_patch(argv[1], "unwind.suture", &p);
 	patch_free(&p);
 
 	make_many(&p);

@@ -411,6 +411,7 @@ static void unknown_major_version(void **state)
 
 	(void)state;
 	le16_store(b.buf + PATCH_HDR_VERSION_MAJOR, 2);
+	le16_store(b.buf + PATCH_HDR_VERSION_MINOR, 0);
 	assert_int_equal(patch_parse(b.buf, b.len, &p, err, sizeof(err)), -EPROTONOSUPPORT);
 	assert_non_null(strstr(err, "version 2.0"));
 	assert_non_null(strstr(err, "version 1.x"));
@@ -663,6 +664,119 @@ static void message_control_bytes_replaced(void **state)
 	patch_free(&p);
 }
 
+/*
+ * Give the sample patch an unwind table: RODATA becomes 32 bytes with one
+ * 16-byte record at offset 8 and the zero terminator after it, and the
+ * registration space sits at offset 64 of BSS.
+ */
+static void add_unwind_table(struct patch *p)
+{
+	uint8_t *rodata = calloc(1, 32);
+
+	le32_store(rodata + 8, 12); /* record length, after the length word */
+	memset(rodata + 12, 0x5a, 12);
+	free(p->part_data[PATCH_PART_RODATA]);
+	p->part_data[PATCH_PART_RODATA] = rodata;
+	p->part_size[PATCH_PART_RODATA] = 32;
+	p->eh_frame_offset = 8;
+	p->eh_frame_size = 20;
+	p->eh_frame_reg_offset = 64;
+	p->eh_frame_reg_size = PATCH_EH_FRAME_REG_SIZE;
+}
+
+static void unwind_round_trip(void **state)
+{
+	struct patch original, parsed;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	(void)state;
+	sample_patch(&original);
+	add_unwind_table(&original);
+	assert_int_equal(patch_serialize(&original, &buf, &len), 0);
+	assert_int_equal(patch_parse(buf, len, &parsed, err, sizeof(err)), 0);
+	assert_same_patch(&original, &parsed);
+	assert_int_equal(parsed.version_minor, 1);
+	assert_int_equal(parsed.eh_frame_offset, 8);
+	assert_int_equal(parsed.eh_frame_size, 20);
+	assert_int_equal(parsed.eh_frame_reg_offset, 64);
+	assert_int_equal(parsed.eh_frame_reg_size, PATCH_EH_FRAME_REG_SIZE);
+
+	/* A 1.0 reader skips the section, so it must not be marked required. */
+	struct blob b = { buf, len };
+	uint8_t *e = find_entry(&b, PATCH_SEC_UNWIND);
+	assert_non_null(e);
+	assert_int_equal(le32_load(e + PATCH_SEC_FLAGS), 0);
+	assert_int_equal(le64_load(e + PATCH_SEC_SIZE), PATCH_FILE_UNWIND_SIZE);
+	patch_free(&parsed);
+	patch_free(&original);
+	free(buf);
+}
+
+static void unwind_absent_without_table(void **state)
+{
+	struct blob b = serialize_sample();
+
+	(void)state;
+	assert_null(find_entry(&b, PATCH_SEC_UNWIND));
+	free(b.buf);
+}
+
+/* Apply `change` to a patch with an unwind table and expect validation to name `word`. */
+static void expect_unwind_invalid(void (*change)(struct patch *), const char *word)
+{
+	struct patch p;
+	char err[256];
+
+	sample_patch(&p);
+	add_unwind_table(&p);
+	change(&p);
+	assert_int_equal(patch_validate(&p, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, word))
+		fail_msg("message \"%s\" does not contain \"%s\"", err, word);
+	patch_free(&p);
+}
+
+static void misalign_table(struct patch *p) { p->eh_frame_offset = 6; }
+static void table_past_rodata(struct patch *p) { p->eh_frame_size = 28; }
+static void no_terminator(struct patch *p) { p->eh_frame_size = 16; }
+static void record_past_table(struct patch *p) { le32_store(p->part_data[PATCH_PART_RODATA] + 8, 40); }
+static void dwarf64_length(struct patch *p) { le32_store(p->part_data[PATCH_PART_RODATA] + 8, UINT32_MAX); }
+static void registration_past_bss(struct patch *p) { p->eh_frame_reg_offset = 4090; }
+static void registration_too_small(struct patch *p) { p->eh_frame_reg_size = 16; }
+static void registration_misaligned(struct patch *p) { p->eh_frame_reg_offset = 68; }
+static void fields_without_table(struct patch *p) { p->eh_frame_size = 0; }
+
+static void unwind_invalid_fields(void **state)
+{
+	(void)state;
+	expect_unwind_invalid(misalign_table, "not 4-byte aligned");
+	expect_unwind_invalid(table_past_rodata, "inside RODATA");
+	expect_unwind_invalid(no_terminator, "zero length word");
+	expect_unwind_invalid(record_past_table, "extends past the table");
+	expect_unwind_invalid(dwarf64_length, "64-bit length");
+	expect_unwind_invalid(registration_past_bss, "inside BSS");
+	expect_unwind_invalid(registration_too_small, "at least 64 bytes");
+	expect_unwind_invalid(registration_misaligned, "8-byte aligned");
+	expect_unwind_invalid(fields_without_table, "size is 0");
+}
+
+static void unwind_section_too_short(void **state)
+{
+	struct patch p;
+	struct blob b;
+
+	(void)state;
+	sample_patch(&p);
+	add_unwind_table(&p);
+	assert_int_equal(patch_serialize(&p, &b.buf, &b.len), 0);
+	patch_free(&p);
+	le64_store(find_entry(&b, PATCH_SEC_UNWIND) + PATCH_SEC_SIZE, 16);
+	expect_rejected(&b, -EINVAL, "section UNWIND is 16 bytes");
+	free(b.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +814,10 @@ int main(void)
 		cmocka_unit_test(requires_must_be_patch_id),
 		cmocka_unit_test(serialize_rejects_invalid_struct),
 		cmocka_unit_test(message_control_bytes_replaced),
+		cmocka_unit_test(unwind_round_trip),
+		cmocka_unit_test(unwind_absent_without_table),
+		cmocka_unit_test(unwind_invalid_fields),
+		cmocka_unit_test(unwind_section_too_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

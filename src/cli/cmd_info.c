@@ -87,6 +87,10 @@ static void print_text_report(const char *path, const struct patch *p, const cha
 	       p->part_size[PATCH_PART_DATA], p->part_size[PATCH_PART_BSS]);
 	print_functions_text(p);
 	printf("%-15s%zu\n", "relocations:", p->nrelocs);
+	if (p->eh_frame_size)
+		printf("%-15s%" PRIu64 " bytes of .eh_frame\n", "unwind table:", p->eh_frame_size);
+	else
+		printf("%-15snone\n", "unwind table:");
 	if (!p->sig.present) {
 		printf("%-15sunsigned\n", "signature:");
 		return;
@@ -138,7 +142,8 @@ static void print_json_report(const char *path, const struct patch *p, const cha
 	       p->part_size[PATCH_PART_TEXT], p->part_size[PATCH_PART_RODATA],
 	       p->part_size[PATCH_PART_DATA], p->part_size[PATCH_PART_BSS]);
 	print_functions_json(p);
-	printf(",\"relocations\":%zu,\"signature\":", p->nrelocs);
+	printf(",\"relocations\":%zu,\"eh_frame_size\":%" PRIu64 ",\"signature\":", p->nrelocs,
+	       p->eh_frame_size);
 	if (p->sig.present) {
 		trust_key_id(p->sig.public_key, key_id);
 		printf("{\"state\":\"signed\",\"key_id\":\"%s\"}}\n", key_id);

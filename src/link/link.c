@@ -311,6 +311,12 @@ static int build_patch(struct linker *l, struct patch *p)
 	p->nrelocs = l->nrelocs;
 	l->relocs = NULL;
 	l->nrelocs = 0;
+	if (l->eh_frame_size) {
+		p->eh_frame_offset = l->eh_frame_offset;
+		p->eh_frame_size = l->eh_frame_size;
+		p->eh_frame_reg_offset = l->eh_frame_reg_offset;
+		p->eh_frame_reg_size = PATCH_EH_FRAME_REG_SIZE;
+	}
 	return 0;
 }
 

@@ -104,7 +104,12 @@ static int count_symbol(struct linker *l, size_t object, const GElf_Sym *sym,
 	uint64_t base;
 	int r;
 
-	if (link_is_owned(l, object, name)) {
+	/*
+	 * DW.ref.X, which an unwind table's personality or type entries point
+	 * to, holds only the address of X, written by a relocation.  The
+	 * target's copy is hidden, so the patch carries its own.
+	 */
+	if (link_is_owned(l, object, name) || !strncmp(name, "DW.ref.", strlen("DW.ref."))) {
 		c->owned = name;
 		return 0;
 	}

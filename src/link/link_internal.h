@@ -37,6 +37,17 @@ enum link_binding {
 	LINK_BIND_TARGET, /* its symbols are the target's, at target_base + st_value */
 };
 
+/* One CIE or FDE of an object's .eh_frame. */
+struct link_eh_record {
+	uint64_t offset; /* in the object's .eh_frame */
+	uint64_t size;   /* including the length word */
+	size_t cie;      /* index of an FDE's CIE among the records, or LINK_EH_NO_CIE for a CIE */
+	int kept;        /* copied into the patch */
+	uint64_t out;    /* offset in the patch's table, once laid out */
+};
+
+#define LINK_EH_NO_CIE ((size_t)-1)
+
 struct link_object {
 	struct elf_file *file;
 	Elf *elf;
@@ -47,6 +58,9 @@ struct link_object {
 	Elf_Data *symbols;
 	size_t nsymbols;
 	size_t symstrndx;
+	size_t eh_frame; /* section index of .eh_frame, 0 when there is none */
+	struct link_eh_record *eh_records; /* in section order */
+	size_t neh_records;
 };
 
 /*
@@ -114,6 +128,10 @@ struct linker {
 	size_t nslots;
 	struct patch_reloc *relocs;
 	size_t nrelocs, relocs_capacity;
+
+	/* The unwind table in RODATA and its registration space in BSS; size 0 without one. */
+	uint64_t eh_frame_offset, eh_frame_size;
+	uint64_t eh_frame_reg_offset;
 };
 
 /* Record a one-line failure in l->err and return `rc`. */
@@ -148,7 +166,27 @@ int link_copy_sections(struct linker *l);
 
 /* link_reloc.c */
 int link_translate_relocations(struct linker *l);
+/* Translate one relocation of section `s` (or of a table laid out like one). */
+int link_translate_relocation(struct linker *l, struct link_object *o, struct link_section *s,
+			      const GElf_Rela *rela);
 int link_emit_stubs(struct linker *l);
 const char *link_reloc_type_name(uint32_t type, char *buf, size_t size);
+
+/* link_eh_frame.c */
+typedef void (*link_include_fn)(struct linker *l, void *context, size_t object, size_t section);
+int link_is_eh_frame(const GElf_Shdr *shdr, const char *name);
+int link_eh_frame_load(struct linker *l, size_t object);
+/*
+ * Keep the FDEs of included text sections and their CIEs, and pass every
+ * patch section that the kept records refer to to `include`.  Sets
+ * *changed when an FDE was newly kept, since its references may include
+ * more text, which has FDEs of its own.
+ */
+int link_eh_frame_select(struct linker *l, link_include_fn include, void *context,
+			 int *changed);
+/* Place the table in RODATA and its registration space in BSS, after the sections. */
+int link_eh_frame_layout(struct linker *l);
+int link_eh_frame_copy(struct linker *l);
+int link_eh_frame_relocate(struct linker *l);
 
 #endif

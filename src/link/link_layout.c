@@ -65,10 +65,16 @@ static int include_replacement_roots(struct linker *l, struct worklist *w)
 	return 0;
 }
 
+static void include_for_unwind(struct linker *l, void *context, size_t object, size_t section)
+{
+	include_section(l, context, object, section);
+}
+
 int link_select_sections(struct linker *l)
 {
 	struct worklist w = { 0 };
-	size_t total = 0;
+	size_t total = 0, next = 0;
+	int changed = 1;
 	int r;
 
 	for (size_t i = 0; i < l->nobjects; i++)
@@ -77,9 +83,17 @@ int link_select_sections(struct linker *l)
 	if (!w.items)
 		return link_fail(l, LINK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	r = include_replacement_roots(l, &w);
-	/* The list only grows, so walking it by index visits each section once. */
-	for (size_t next = 0; r == 0 && next < w.count; next++)
-		r = follow_relocations(l, &w, w.items[next]);
+	/*
+	 * The list only grows, so walking it by index visits each section once.
+	 * The FDEs of the included text bring in their LSDAs and personality
+	 * pointers, which may reach more text with FDEs of its own.
+	 */
+	while (r == 0 && (changed || next < w.count)) {
+		for (; r == 0 && next < w.count; next++)
+			r = follow_relocations(l, &w, w.items[next]);
+		if (r == 0)
+			r = link_eh_frame_select(l, include_for_unwind, &w, &changed);
+	}
 	free(w.items);
 	return r;
 }
@@ -147,6 +161,8 @@ int link_layout(struct linker *l)
 		}
 	}
 	r = place_commons(l);
+	if (r == 0)
+		r = link_eh_frame_layout(l);
 	if (r < 0)
 		return r;
 	l->stub_base = align_up(l->part_size[PATCH_PART_TEXT], LINK_STUB_SIZE);
@@ -194,5 +210,5 @@ int link_copy_sections(struct linker *l)
 				r = copy_section(l, o, s);
 		}
 	}
-	return r;
+	return r == 0 ? link_eh_frame_copy(l) : r;
 }

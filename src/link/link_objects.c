@@ -92,6 +92,15 @@ static int load_section(struct linker *l, struct link_object *o, Elf_Scn *scn,
 	s->size = shdr.sh_size;
 	s->align = shdr.sh_addralign ? shdr.sh_addralign : 1;
 	s->part = classify_section(&shdr, s->name);
+	if (link_is_eh_frame(&shdr, s->name)) {
+		/* Its records are picked one by one (link_eh_frame.c), never the whole section. */
+		s->part = LINK_NO_PART;
+		if (o->eh_frame)
+			return link_fail(l, LINK_ERR_BUILD, -EINVAL, "%s has two .eh_frame sections",
+					 o->path);
+		o->eh_frame = elf_ndxscn(scn);
+		return 0;
+	}
 	if (shdr.sh_type == SHT_SYMTAB)
 		return load_symbols(l, o, scn, &shdr);
 	if (shdr.sh_type == SHT_RELA || shdr.sh_type == SHT_REL)
@@ -119,7 +128,7 @@ static int load_sections(struct linker *l, struct link_object *o)
 	}
 	if (!o->symbols)
 		return link_fail(l, LINK_ERR_BUILD, -EINVAL, "%s has no symbol table", o->path);
-	return 0;
+	return o->eh_frame ? link_eh_frame_load(l, (size_t)(o - l->objects)) : 0;
 }
 
 int link_load_object(struct linker *l, size_t index, const char *path)
@@ -143,6 +152,7 @@ int link_load_object(struct linker *l, size_t index, const char *path)
 void link_free_objects(struct linker *l)
 {
 	for (size_t i = 0; i < l->nobjects; i++) {
+		free(l->objects[i].eh_records);
 		free(l->objects[i].sections);
 		elf_file_close(l->objects[i].file);
 	}

@@ -264,6 +264,17 @@ static int translate_one(struct linker *l, struct reloc_site *site)
 	return translate_gotpcrel(l, site, &target, place);
 }
 
+int link_translate_relocation(struct linker *l, struct link_object *o, struct link_section *s,
+			      const GElf_Rela *rela)
+{
+	struct reloc_site site = { .object = o, .section = s, .rela = *rela };
+
+	site.type = (uint32_t)GELF_R_TYPE(rela->r_info);
+	if (site.type == R_X86_64_NONE)
+		return 0;
+	return translate_one(l, &site);
+}
+
 static int translate_section(struct linker *l, struct link_object *o, struct link_section *s)
 {
 	struct reloc_site site = { .object = o, .section = s };
@@ -299,7 +310,7 @@ int link_translate_relocations(struct linker *l)
 			}
 		}
 	}
-	return 0;
+	return link_eh_frame_relocate(l);
 }
 
 static int grow_part(struct linker *l, enum patch_part part, uint64_t size, uint8_t fill)

@@ -107,6 +107,21 @@ static const char fix_renamed_c[] =
 	"int multiply_v2(int a, int b) { return a * b + 0x4444; }\n"
 	"int add_v2(int a, int b) { return multiply(a, 1) + b + 0x3333; }\n";
 
+/* A C++ replacement whose exception is caught in the same function: an LSDA and a personality. */
+static const char fix_cxx_cc[] =
+	"#include <stdexcept>\n"
+	"extern \"C\" int multiply(int a, int b);\n"
+	"extern \"C\" int add(int a, int b)\n"
+	"{\n"
+	"	try {\n"
+	"		if (a < 0)\n"
+	"			throw std::runtime_error(\"negative\");\n"
+	"		return multiply(a, b);\n"
+	"	} catch (const std::runtime_error &) {\n"
+	"		return -1;\n"
+	"	}\n"
+	"}\n";
+
 /*
  * A shared library target and its fix, for the test that loads the patch
  * into this process.  lib_compute(3) returns 3 * 2 + 100 = 106 before the
@@ -173,6 +188,7 @@ static int build_fixtures(void **state)
 		{ "fix_split_a.c", fix_split_a_c }, { "fix_split_b.c", fix_split_b_c },
 		{ "fix_common.c", fix_common_c }, { "fix_renamed.c", fix_renamed_c },
 		{ "libtarget.c", libtarget_c }, { "fix_lib.c", fix_lib_c },
+		{ "fix_cxx.cc", fix_cxx_cc },
 	};
 
 	(void)state;
@@ -197,7 +213,9 @@ static int build_fixtures(void **state)
 		"gcc $P -fcommon -o fix_common.o fix_common.c && "
 		"gcc $P -o fix_renamed.o fix_renamed.c && "
 		"gcc $T -fPIC -shared -Wl,--build-id -o libtarget.so libtarget.c && "
-		"gcc $P -o fix_lib.o fix_lib.c",
+		"gcc $P -o fix_lib.o fix_lib.c && "
+		"g++ $P -o fix_cxx.o fix_cxx.cc && "
+		"gcc $P -fno-asynchronous-unwind-tables -o fix_nounwind.o fix_scale.c",
 		fixture_dir) == 0 ? 0 : -1;
 }
 
@@ -527,6 +545,159 @@ static void link_is_deterministic(void **state)
 	patch_free(&b);
 }
 
+static uint32_t load_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The relocation whose place is `offset` in `part`, or NULL. */
+static const struct patch_reloc *reloc_at(const struct patch *p, enum patch_part part,
+					  uint64_t offset)
+{
+	for (size_t i = 0; i < p->nrelocs; i++)
+		if (p->relocs[i].part == part && p->relocs[i].offset == offset)
+			return &p->relocs[i];
+	return NULL;
+}
+
+/* Check the table's layout, and count its FDEs and the FDEs with an LSDA pointer. */
+static void walk_eh_frame(const struct patch *p, size_t *fdes, size_t *cies)
+{
+	const uint8_t *table = p->part_data[PATCH_PART_RODATA] + p->eh_frame_offset;
+	uint64_t at = 0;
+
+	*fdes = *cies = 0;
+	assert_true(p->eh_frame_size > 4);
+	assert_true(p->eh_frame_offset + p->eh_frame_size <= p->part_size[PATCH_PART_RODATA]);
+	assert_int_equal(p->eh_frame_offset % 8, 0);
+	for (;;) {
+		uint32_t length = load_le32(table + at);
+
+		if (length == 0)
+			break;
+		uint32_t id = load_le32(table + at + 4);
+		if (id == 0) {
+			(*cies)++;
+		} else {
+			/* The CIE pointer leads back to a CIE of this table. */
+			assert_true(id <= at + 4);
+			assert_int_equal(load_le32(table + at + 4 - id + 4), 0);
+			/* pc_begin is relocated to the new code. */
+			const struct patch_reloc *r = reloc_at(p, PATCH_PART_RODATA,
+							       p->eh_frame_offset + at + 8);
+			assert_non_null(r);
+			assert_int_equal(r->type, PATCH_RELOC_PC32);
+			assert_int_equal(r->target_kind, PATCH_TARGET_PATCH);
+			assert_int_equal(r->target_part, PATCH_PART_TEXT);
+			(*fdes)++;
+		}
+		at += 4 + (uint64_t)length;
+		assert_true(at + 4 <= p->eh_frame_size);
+	}
+	assert_int_equal(at + 4, p->eh_frame_size);
+	assert_int_equal(p->eh_frame_reg_size, PATCH_EH_FRAME_REG_SIZE);
+	assert_int_equal(p->eh_frame_reg_offset % 8, 0);
+	assert_true(p->eh_frame_reg_offset + p->eh_frame_reg_size <= p->part_size[PATCH_PART_BSS]);
+}
+
+static void link_copies_fdes_of_included_code(void **state)
+{
+	struct patch p;
+	size_t fdes, cies, entry_fdes = 0;
+
+	(void)state;
+	link_main_fix(&p);
+	walk_eh_frame(&p, &fdes, &cies);
+	/* add and helper_used, and not unreachable_global; one shared CIE. */
+	assert_int_equal(fdes, 2);
+	assert_int_equal(cies, 1);
+	for (size_t i = 0; i < p.nrelocs; i++) {
+		const struct patch_reloc *r = &p.relocs[i];
+		if (r->part == PATCH_PART_RODATA && r->offset >= p.eh_frame_offset &&
+		    r->offset < p.eh_frame_offset + p.eh_frame_size &&
+		    r->target_part == PATCH_PART_TEXT && r->target == p.funcs[0].new_offset)
+			entry_fdes++;
+	}
+	assert_int_equal(entry_fdes, 1);
+	patch_free(&p);
+}
+
+static void link_carries_lsda_and_personality(void **state)
+{
+	static const char *const objects[] = { "fix_cxx.o" };
+	const struct patch_reloc *personality = NULL, *lsda = NULL, *slot = NULL;
+	struct link_error err;
+	struct patch p;
+	size_t fdes, cies;
+
+	(void)state;
+	assert_int_equal(link_fixture("target", objects, 1, "add", &p, &err), 0);
+	walk_eh_frame(&p, &fdes, &cies);
+	/* add, and add.cold, which gcc splits off into .text.unlikely.add. */
+	assert_int_equal(fdes, 2);
+	/* Besides pc_begin: the CIE's personality pointer goes to DW.ref in DATA,
+	 * and the FDE's LSDA pointer to .gcc_except_table in RODATA. */
+	for (size_t i = 0; i < p.nrelocs; i++) {
+		const struct patch_reloc *r = &p.relocs[i];
+		if (r->part != PATCH_PART_RODATA || r->offset < p.eh_frame_offset ||
+		    r->offset >= p.eh_frame_offset + p.eh_frame_size ||
+		    r->target_part == PATCH_PART_TEXT)
+			continue;
+		if (r->target_part == PATCH_PART_DATA)
+			personality = r;
+		else if (r->target_part == PATCH_PART_RODATA)
+			lsda = r;
+	}
+	assert_non_null(personality);
+	assert_non_null(lsda);
+	assert_true(lsda->target < p.eh_frame_offset);
+	/* An LSDA starts with the LPStart encoding, DW_EH_PE_omit for gcc. */
+	assert_int_equal(p.part_data[PATCH_PART_RODATA][lsda->target], 0xff);
+	slot = reloc_at(&p, PATCH_PART_DATA, personality->target);
+	assert_non_null(slot);
+	assert_int_equal(slot->type, PATCH_RELOC_ABS64);
+	assert_int_equal(slot->target_kind, PATCH_TARGET_SYMBOL);
+	assert_string_equal(slot->symbol, "__gxx_personality_v0");
+	patch_free(&p);
+}
+
+static void link_selective_copies_personality_pointer(void **state)
+{
+	const char *object_paths[1] = { fixture("fix_cxx.o") };
+	struct link_replacement rep = { .old_name = "add", .new_name = "add" };
+	struct link_input in = {
+		.target_path = fixture("target"), .object_paths = object_paths, .nobjects = 1,
+		.replacements = &rep, .nreplacements = 1, .selective = 1,
+	};
+	struct link_error err;
+	struct patch p;
+	size_t fdes, cies;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	/* DW.ref.__gxx_personality_v0 is a variable the target has no global of. */
+	assert_int_equal(link_patch(&in, &p, &err), 0);
+	walk_eh_frame(&p, &fdes, &cies);
+	assert_int_equal(fdes, 2);
+	assert_true(p.part_size[PATCH_PART_DATA] >= 8);
+	patch_free(&p);
+}
+
+static void link_without_unwind_tables(void **state)
+{
+	static const char *const objects[] = { "fix_nounwind.o" };
+	struct link_error err;
+	struct patch p;
+
+	(void)state;
+	assert_int_equal(link_fixture("target", objects, 1, "other.c:scale", &p, &err), 0);
+	assert_int_equal(p.eh_frame_size, 0);
+	assert_int_equal(p.eh_frame_offset, 0);
+	assert_int_equal(p.eh_frame_reg_size, 0);
+	assert_int_equal(p.part_size[PATCH_PART_BSS], 0);
+	patch_free(&p);
+}
+
 static void link_rejects_short_function(void **state)
 {
 	static const char *const objects[] = { "fix.o" };
@@ -669,7 +840,9 @@ static void link_shares_or_allocates_common(void **state)
 			bss_slots++;
 	}
 	assert_int_equal(bss_slots, 1);
-	assert_int_equal(p.part_size[PATCH_PART_BSS], sizeof(int));
+	/* BSS holds fresh_common, then the space for registering the unwind table. */
+	assert_int_equal(p.eh_frame_reg_offset, 8);
+	assert_int_equal(p.part_size[PATCH_PART_BSS], 8 + PATCH_EH_FRAME_REG_SIZE);
 	patch_free(&p);
 }
 
@@ -934,6 +1107,10 @@ int main(void)
 		cmocka_unit_test(link_calls_target_function_directly),
 		cmocka_unit_test(link_binds_own_symbols_to_patch),
 		cmocka_unit_test(link_is_deterministic),
+		cmocka_unit_test(link_copies_fdes_of_included_code),
+		cmocka_unit_test(link_carries_lsda_and_personality),
+		cmocka_unit_test(link_selective_copies_personality_pointer),
+		cmocka_unit_test(link_without_unwind_tables),
 		cmocka_unit_test(link_rejects_short_function),
 		cmocka_unit_test(link_rejects_missing_function),
 		cmocka_unit_test(link_rejects_non_pic_object),

@@ -28,6 +28,7 @@ enum record_state {
 #define RECORD_FLAG_ALLOW_ACTIVE 1u
 #define RECORD_FLAG_INSECURE 2u
 #define RECORD_FLAG_MAPPING_KEPT 4u /* reverted; munmap forbidden by seccomp */
+#define RECORD_FLAG_UNWIND 8u       /* the patch's .eh_frame may be in libgcc_s's registry */
 
 struct record_func {
 	uint64_t site;      /* run-time address of the replaced entry */

@@ -16,6 +16,7 @@
 #include "apply/internal.h"
 #include "apply/load.h"
 #include "apply/record.h"
+#include "apply/unwind.h"
 #include "util/exitcode.h"
 
 static void note(struct engine_result *r, const char *fmt, const char *name, uint64_t addr)
@@ -67,11 +68,19 @@ static int finish_switch(struct process_state *ps, struct thread_set *set,
 	}
 
 	/* Threads may be running an entry's old instructions inside a stub. */
-	int code = engine_stop_when_safe(ps, set, &range, 1, NULL, 0, o, r, &t0);
-	if (code != EXIT_OK)
+	struct unwind_registry unwind;
+	int code = unwind_prepare_removal(ps, ap, &unwind, r);
+	if (code == EXIT_OK)
+		code = engine_stop_when_safe(ps, set, &range, 1, NULL, 0, o, r, &t0);
+	if (code != EXIT_OK) {
+		ps->unwind_lock = NULL;
 		return code;
+	}
 	for (uint32_t k = 0; k < rec->nfuncs && !ret; k++)
 		ret = proc_mem_write(ps->memfd, rec->funcs[k].site, rec->funcs[k].old_bytes, 5);
+	if (!ret)
+		ret = unwind_remove(ps, ap);
+	ps->unwind_lock = NULL;
 	if (!ret)
 		ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 	threads_resume(set);
@@ -99,10 +108,18 @@ static int finish_revert(struct process_state *ps, struct thread_set *set,
 			{ rec->text_addr, rec->text_addr + rec->text_size, 0, rec->patch_name },
 			stubs_range(rec),
 		};
-		int code = engine_stop_when_safe(ps, set, ranges, 2, NULL, 0, o, r, &t0);
-		if (code != EXIT_OK)
+		struct unwind_registry unwind;
+		int code = unwind_prepare_removal(ps, ap, &unwind, r);
+		if (code == EXIT_OK)
+			code = engine_stop_when_safe(ps, set, ranges, 2, NULL, 0, o, r, &t0);
+		if (code != EXIT_OK) {
+			ps->unwind_lock = NULL;
 			return code;
+		}
 		int ret = engine_write_unswitch(ps, ap);
+		if (!ret)
+			ret = unwind_remove(ps, ap);
+		ps->unwind_lock = NULL;
 		if (!ret)
 			ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 		threads_resume(set);

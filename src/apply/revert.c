@@ -9,6 +9,7 @@
 #include "apply/detour.h"
 #include "apply/internal.h"
 #include "apply/record.h"
+#include "apply/unwind.h"
 #include "util/exitcode.h"
 #include "util/fault.h"
 
@@ -111,15 +112,24 @@ static int switch_to_old(struct process_state *ps, struct thread_set *set,
 
 	struct engine_opts strict = *o;
 	strict.allow_active = 0;
-	int code = engine_stop_when_safe(ps, set, ranges, n, NULL, 0, &strict, r, &t0);
+	struct unwind_registry unwind;
+	int code = unwind_prepare_removal(ps, ap, &unwind, r);
+	if (code == EXIT_OK)
+		code = engine_stop_when_safe(ps, set, ranges, n, NULL, 0, &strict, r, &t0);
 	free(ranges);
-	if (code != EXIT_OK)
+	if (code != EXIT_OK) {
+		ps->unwind_lock = NULL;
 		return code;
+	}
 
 	int ret = pstate_set_state(ps, ap, RECORD_REVERTING);
 	fault_point("reverting");
 	if (!ret)
 		ret = engine_write_unswitch(ps, ap);
+	/* The FDEs leave libgcc's lists before their memory is unmapped. */
+	if (!ret)
+		ret = unwind_remove(ps, ap);
+	ps->unwind_lock = NULL;
 	if (!ret)
 		ret = pstate_set_state(ps, ap, RECORD_REVERTED);
 	fault_point("reverted");

@@ -10,6 +10,8 @@
 #include "elf/elf_mem.h"
 #include "proc/proc.h"
 
+struct unwind_registry;
+
 struct applied_patch {
 	uint64_t map_start;  /* address of the record */
 	uint64_t map_end;    /* end of the last mapping of this patch */
@@ -24,6 +26,8 @@ struct process_state {
 	size_t nobjects;
 	struct applied_patch *patches; /* ascending record sequence; unrecorded ones first */
 	size_t npatches;
+	/* When set, a stop also waits until no thread holds this unwinder's lock (unwind.h). */
+	const struct unwind_registry *unwind_lock;
 };
 
 /*

@@ -28,6 +28,7 @@ enum suture_exit {
 	EXIT_PARTIAL = 22,         /* --all: some processes failed, others were patched */
 	EXIT_RECOVERED = 23,       /* an interrupted change was found and completed or rolled back */
 	EXIT_NO_SPACE = 24,        /* no free address range within +-2 GiB of the object */
+	EXIT_UNWINDER = 25,        /* the target's unwinder cannot take the patch's unwind table */
 };
 
 #endif

@@ -50,7 +50,7 @@ int engine_recover(pid_t pid, const struct engine_opts *o, struct engine_result 
 
 struct process_state;
 
-/* True when the process holds an interrupted change or a leftover of one. */
+/* True when the process contains an interrupted change or a leftover of one. */
 int engine_needs_recovery(const struct process_state *ps);
 
 uint64_t now_ns(void);

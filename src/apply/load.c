@@ -116,7 +116,7 @@ static struct elf_file *scope_open(struct symbol_scope *s, size_t i)
 /*
  * The implementation an IFUNC resolver picks for this CPU.  Running the
  * target's resolver would run its code, so suture resolves the symbol in its
- * own process instead and accepts the answer only if it comes from the very
+ * own process instead and accepts the result only if it comes from the very
  * same library build as the target's (same build-id), then moves it to the
  * target's load address.  NOTE: a target started with other GLIBC_TUNABLES
  * (hardware capability masks) may have picked another implementation.
@@ -281,9 +281,21 @@ static int map_parts(struct image *img, struct process_state *ps, struct thread 
 
 	/* -2: the record, -1: the switch stubs, then the patch's parts. */
 	for (int i = -2; i < PATCH_PART_COUNT; i++) {
-		uint64_t addr = i == -2 ? img->base : i == -1 ? img->stubs_addr : img->part_addr[i];
-		uint64_t len = i == -2 ? img->record_size : i == -1 ? img->stubs_span : img->part_span[i];
-		int pr = i == -2 ? PROT_READ : i == -1 ? PROT_READ | PROT_EXEC : prot[i];
+		uint64_t addr, len;
+		int pr;
+		if (i == -2) {
+			addr = img->base;
+			len = img->record_size;
+			pr = PROT_READ;
+		} else if (i == -1) {
+			addr = img->stubs_addr;
+			len = img->stubs_span;
+			pr = PROT_READ | PROT_EXEC;
+		} else {
+			addr = img->part_addr[i];
+			len = img->part_span[i];
+			pr = prot[i];
+		}
 		if (!len)
 			continue;
 		int ret = run_call(ps, t, site, SYS_mmap, addr, len, (uint64_t)pr,

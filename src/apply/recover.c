@@ -1,7 +1,7 @@
 /*
  * Recovery after a suture process died in the middle of a change.  The record
- * in the patch mapping says how far it got, and its switch flag says whether
- * the functions behave as old or as new (see detour.h).
+ * in the patch mapping stores how far it got, and its switch flag tells
+ * whether the functions behave as old or as new (see detour.h).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* What suture finds in one live process: its objects and applied patches. */
+/* The state of one live process as suture sees it: objects and applied patches. */
 #ifndef SUTURE_STATE_H
 #define SUTURE_STATE_H
 

@@ -164,7 +164,11 @@ static int change_in_parallel(const struct cli_opts *o, int is_apply, const stru
 static size_t worker_count(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus < 2 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (size_t)cpus;
+	if (cpus < 2)
+		return 1;
+	if (cpus > MAX_WORKERS)
+		return MAX_WORKERS;
+	return (size_t)cpus;
 }
 
 int cli_run_change(const char *what, int argc, char **argv)

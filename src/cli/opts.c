@@ -277,8 +277,8 @@ int cli_combine_codes(int previous, int code, size_t index)
 {
 	if (index == 0 || previous == code)
 		return code;
-	/* Partial only when some processes succeeded and others failed; when
-	 * all failed, the first failure's cause stands. */
+	/* Partial only when some processes succeeded and others failed.  When
+	 * all failed, the exit code is the first failure's. */
 	if (previous == EXIT_OK || code == EXIT_OK)
 		return EXIT_PARTIAL;
 	return previous;

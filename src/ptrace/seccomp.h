@@ -1,7 +1,7 @@
 /*
- * Predicting what a stopped thread's seccomp filters would do with a system
- * call, so that suture never injects a call the filter answers with
- * SECCOMP_RET_KILL (or anything but ALLOW).
+ * Evaluation of a stopped thread's seccomp filters on a system call, so that
+ * suture never injects a call for which the filter returns SECCOMP_RET_KILL
+ * (or anything but ALLOW).
  */
 #ifndef SUTURE_SECCOMP_H
 #define SUTURE_SECCOMP_H

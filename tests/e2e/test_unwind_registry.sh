@@ -8,72 +8,12 @@
 # threads that throw all the time (so libgcc's lock is taken all the time)
 # go on through five rounds of apply and revert.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/unwind_lib.sh"
 
 exe=$T/unwind-storm
 PATCH=$WORK/fix.suture
 mkpatch --target "$exe" --object "$T/fix_unwind_storm.o" --replace _Z11check_valuei \
 	--name fix-storm -o "$PATCH" >/dev/null
-
-# peek_u64 PID ADDR: the little-endian 64-bit word at ADDR, in decimal.
-peek_u64() {
-	local hex le="" i
-	hex=$(peek "$1" "$2" 8)
-	for i in 14 12 10 8 6 4 2 0; do le+=${hex:$i:2}; done
-	echo $((16#$le))
-}
-
-peek_u32() {
-	local hex
-	hex=$(peek "$1" "$2" 4)
-	echo $((16#${hex:6:2}${hex:4:2}${hex:2:2}${hex:0:2}))
-}
-
-# patch_range PID [NAME]: start and end of the mappings of patch NAME.
-patch_range() {
-	gawk -v m="/memfd:suture:${2:-fix-storm}" '$6 == m {split($1, a, "-");
-		if (!lo) lo = strtonum("0x" a[1]); hi = strtonum("0x" a[2])}
-		END {if (lo) print lo, hi}' "/proc/$1/maps"
-}
-
-# list_nodes PID HEAD: the addresses of the objects on the list whose head
-# pointer is at HEAD, following each object's next field (offset 40).
-list_nodes() {
-	local node i
-	node=$(peek_u64 "$1" "$2")
-	for i in $(seq 1 20); do
-		[ "$node" = 0 ] && return 0
-		echo "$node"
-		node=$(peek_u64 "$1" $((node + 40)))
-	done
-	fail "the list at $2 in process $1 has more than 20 objects"
-}
-
-# apply_logged PID: apply with debug output and read the registry addresses
-# that suture found into UNSEEN, SEEN and FLAG.
-apply_logged() {
-	"$SUTURE" apply "$PATCH" --pid "$1" -v -v --insecure-skip-verify --journal "$JOURNAL" \
-		>"$WORK/apply.out" 2>"$WORK/apply.err" ||
-		{ cat "$WORK/apply.err" >&2; fail "apply failed"; }
-	local line
-	line=$(grep 'libgcc_s registry' "$WORK/apply.err") ||
-		fail "apply did not report the registry: $(cat "$WORK/apply.err")"
-	UNSEEN=$(($(sed -E 's/.*unseen_objects (0x[0-9a-f]+).*/\1/' <<<"$line")))
-	SEEN=$(($(sed -E 's/.*seen_objects (0x[0-9a-f]+), flag.*/\1/' <<<"$line")))
-	FLAG=$(($(sed -E 's/.*flag (0x[0-9a-f]+).*/\1/' <<<"$line")))
-}
-
-# expect_unregistered PID LO HI LABEL: neither list holds an object in
-# [LO, HI) and the flag is clear again (nothing else registered a table).
-expect_unregistered() {
-	local node
-	for node in $(list_nodes "$1" "$UNSEEN") $(list_nodes "$1" "$SEEN"); do
-		[ "$node" -ge "$2" ] && [ "$node" -lt "$3" ] &&
-			fail "$4: libgcc's list still holds object $node of the removed mapping"
-	done
-	expect_eq "$(peek_u64 "$1" "$UNSEEN")" 0 "$4: unseen_objects"
-	expect_eq "$(peek_u64 "$1" "$SEEN")" 0 "$4: seen_objects"
-	expect_eq "$(peek_u32 "$1" "$FLAG")" 0 "$4: any_objects_registered"
-}
 
 start_target app "$exe"
 pid=$PID_app
@@ -81,16 +21,16 @@ expect_eq "$(ask app 'parse 200')" "parse 200 = 201" "before apply"
 expect_eq "$(ask app 'parse -1')" "parse -1 caught St16invalid_argument: negative" "before apply"
 
 # The registry suture found is the one objdump shows in libgcc_s's code.
-libgcc=$(gawk '$6 ~ /libgcc_s\.so/ {print $6; exit}' "/proc/$pid/maps")
+libgcc=$(libgcc_path "$pid")
 [ -n "$libgcc" ] || fail "the C++ target has not loaded libgcc_s"
 store=$(objdump -d --no-show-raw-insn "$libgcc" |
 	gawk '/<__register_frame_info_bases@@GCC_3.0>:/,/^$/' |
 	sed -nE 's/.*mov +%r[a-z0-9]+,0x[0-9a-f]+\(%rip\) +# ([0-9a-f]+).*/\1/p' | head -1)
 [ -n "$store" ] || fail "objdump shows no store to a list head in __register_frame_info_bases"
 
-apply_logged "$pid"
+apply_logged "$PATCH" "$pid"
 expect_eq "$UNSEEN" $(($(load_bias "$pid" "$libgcc") + 16#$store)) "unseen_objects address"
-read -r lo hi < <(patch_range "$pid")
+read -r lo hi < <(patch_range "$pid" fix-storm)
 [ -n "${lo:-}" ] || fail "no patch mapping after apply"
 
 # Registered, not used yet: the object is the head of unseen_objects.
@@ -120,8 +60,8 @@ expect_eq "$(ask app 'parse -1')" "parse -1 caught St16invalid_argument: negativ
 	"throw after revert"
 
 # Revert from unseen_objects: nothing unwound while the patch was applied.
-apply_logged "$pid"
-read -r lo hi < <(patch_range "$pid")
+apply_logged "$PATCH" "$pid"
+read -r lo hi < <(patch_range "$pid" fix-storm)
 object=$(peek_u64 "$pid" "$UNSEEN")
 [ "$object" -ge "$lo" ] && [ "$object" -lt "$hi" ] || fail "second apply registered nothing"
 expect_code 0 sut revert "$PATCH" --pid "$pid"
@@ -135,7 +75,7 @@ mkpatch --target "$exe" --object "$T/fix_unwind_storm.o" --replace _Z11check_val
 	--name fix-storm-b -o "$WORK/b.suture" >/dev/null
 expect_code 0 sut apply "$PATCH" --pid "$pid"
 expect_code 0 sut apply "$WORK/b.suture" --pid "$pid"
-read -r lo hi < <(patch_range "$pid")
+read -r lo hi < <(patch_range "$pid" fix-storm)
 read -r lo_b hi_b < <(patch_range "$pid" fix-storm-b)
 expect_eq "$(ask app 'parse 200')" "parse 200 caught St12out_of_range: patched: above 100" \
 	"exception in the later of two stacked patches"

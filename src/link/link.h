@@ -11,8 +11,10 @@
  * and functions.  Names defined nowhere become dynamic symbols resolved when
  * the patch is applied, reached through a stub and an 8-byte slot.
  *
- * LIMITATION: .eh_frame is not copied, so C++ exceptions cannot unwind
- * through a replacement function and debuggers find no CFI for it.
+ * The FDEs of the copied code go into one .eh_frame in RODATA
+ * (link_eh_frame.c), which apply registers with the target's unwinder.
+ * LIMITATION: debuggers find no CFI for the new code, because it lies in no
+ * ELF file that they read.
  * LIMITATION: with -fno-semantic-interposition gcc may call a global function
  * of the same object through a local alias, and the patch then calls its own
  * copy of that function instead of the target's.

@@ -55,3 +55,66 @@ patch_part() {
 	"$SUTURE" info "$WORK/$1.suture" | gawk -v p="$2" '/^parts:/ {
 		for (i = 2; i <= NF; i++) if ($i == p) { v = $(i + 1); gsub(",", "", v); print v } }'
 }
+
+# apply_fresh NAME FIX: start a new deployed executable as target NAME and apply $WORK/FIX.suture.
+apply_fresh() {
+	start_target "$1" "$WORK/deployed/demo"
+	local pidvar=PID_$1
+	expect_code 0 sut apply "$WORK/$2.suture" --pid "${!pidvar}"
+}
+
+# check_matrix_variant NAME CC OPT LAYOUT: deploy the fixture built by CC at
+# OPT as LAYOUT (pie, nopie, or shared: the code in libdemo.so) and check
+# the patches every build must handle in running processes.
+check_matrix_variant() {
+	local name=$1 cc=$2 opt=$3 layout=$4 target=demo pie="-fPIE -pie" make_layout=exe i
+	case $layout in
+	nopie) pie="-fno-pie -no-pie" ;;
+	shared) target=libdemo.so make_layout=shared ;;
+	esac
+	deploy_demo CC="$cc" CFLAGS="$opt -g" PIEFLAGS="$pie" LAYOUT="$make_layout"
+
+	build_fix "$name-body" "$target" body
+	expect_built "$name-body"
+	apply_fresh "${name}_body" "$name-body"
+	expect_eq "$(ask "${name}_body" 'compute 5')" "compute 5 = 500" "$name: changed body"
+
+	build_fix "$name-string" "$target" string-one
+	expect_built "$name-string"
+	apply_fresh "${name}_string" "$name-string"
+	expect_eq "$(ask "${name}_string" 'describe 2')" "describe 2 = TWO" "$name: changed string"
+	expect_eq "$(ask "${name}_string" 'describe 3')" "describe 3 = three" "$name: other string"
+
+	build_fix "$name-static" "$target" static-local
+	expect_built "$name-static"
+	start_target "${name}_static" "$WORK/deployed/demo"
+	for i in $(seq 1 10); do
+		ask "${name}_static" count >/dev/null
+	done
+	local pidvar=PID_${name}_static
+	expect_code 0 sut apply "$WORK/$name-static.suture" --pid "${!pidvar}"
+	expect_eq "$(ask "${name}_static" count)" "count = 11" "$name: static counter"
+
+	# limit_offset() reads the global limit, which main() sets; in the shared
+	# layout the executable holds limit and the library reaches it through its GOT.
+	build_fix "$name-global" "$target" line-and-body
+	expect_built "$name-global"
+	expect_eq "$(patch_functions "$name-global")" "limit_offset" "$name: moved lines are no change"
+	start_target "${name}_global" "$WORK/deployed/demo"
+	expect_eq "$(ask "${name}_global" 'setlimit 77')" "setlimit = 77" "$name: set limit"
+	expect_eq "$(ask "${name}_global" 'offset 5')" "offset 5 = 82" "$name: global before apply"
+	pidvar=PID_${name}_global
+	expect_code 0 sut apply "$WORK/$name-global.suture" --pid "${!pidvar}"
+	expect_eq "$(ask "${name}_global" 'offset 5')" "offset 5 = 1082" "$name: global after apply"
+
+	build_fix "$name-globals" "$target" new-globals
+	expect_built "$name-globals"
+	apply_fresh "${name}_globals" "$name-globals"
+	expect_eq "$(ask "${name}_globals" 'compute 5')" "compute 5 = 45" "$name: new variables"
+	expect_eq "$(ask "${name}_globals" 'compute 5')" "compute 5 = 50" "$name: new variables keep state"
+
+	for i in body string static global globals; do
+		pidvar=PID_${name}_$i
+		alive "${!pidvar}" || fail "$name: the $i target died"
+	done
+}

@@ -36,3 +36,32 @@ long checksum(long v)
 	}
 	return s + mix(v + 1, 31);
 }
+
+static const long weights[16] = { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3 };
+
+/* gcc -O2 inlines the n < 4 test into scaled_sum() and splits the rest into a .part clone. */
+static long scaled_sum_of(long n, long k)
+{
+	long s = 0;
+
+	if (n < 4)
+		return n;
+	for (long i = 0; i < n; i++) {
+		s += weights[i & 15] * i * k;
+		s ^= s >> 3;
+		s += weights[(i + k) & 15];
+		if (s > 1000000) {
+			fprintf(stderr, "scaled sum of %ld overflows at %ld\n", n, i);
+			return -1;
+		}
+	}
+	for (long i = n; i > 0; i /= 2)
+		s += weights[i & 15] * weights[(i >> 4) & 15];
+	return s + n;
+}
+
+long scaled_sum(long n)
+{
+	return scaled_sum_of(n, 3) + scaled_sum_of(n / 2, 5) + scaled_sum_of(n / 3, 2) +
+	       scaled_sum_of(n / 5, 7) + scaled_sum_of(n / 7, 11);
+}

@@ -17,5 +17,9 @@ long apply_op(int index, long value);
 long process_id(void);
 int clamp_twice(int v);
 long checksum(long v);
+long scaled_sum(long n);
+long tally_hits(void);
+long limit_offset(long x);
+int line_here(void);
 
 #endif

@@ -28,6 +28,16 @@ __attribute__((noinline)) static void handle_request(const char *cmd, long arg)
 		printf("checksum %ld = %ld\n", arg, checksum(arg));
 	else if (!strcmp(cmd, "limit"))
 		printf("limit = %d\n", limit);
+	else if (!strcmp(cmd, "setlimit"))
+		printf("setlimit = %d\n", limit = (int)arg);
+	else if (!strcmp(cmd, "offset"))
+		printf("offset %ld = %ld\n", arg, limit_offset(arg));
+	else if (!strcmp(cmd, "tally"))
+		printf("tally = %ld\n", tally_hits());
+	else if (!strcmp(cmd, "line"))
+		printf("line = %d\n", line_here());
+	else if (!strcmp(cmd, "sum"))
+		printf("sum %ld = %ld\n", arg, scaled_sum(arg));
 	else
 		printf("unknown %s\n", cmd);
 }

@@ -52,6 +52,8 @@ struct build_ctx {
 	char **env;    /* environment of the build commands */
 	struct build_unit *units;
 	size_t nunits;
+	char **line_files; /* files the diffs modify, relative to the tree (build_lines.c) */
+	size_t nline_files;
 };
 
 /* Print "suture build: MESSAGE" to stderr and return `code`. */
@@ -84,6 +86,11 @@ char **build_replay_argv(const struct build_unit *u, const char *object, int add
 /* build_units.c */
 int build_find_units(struct build_ctx *c);
 int build_compile_units(struct build_ctx *c);
+
+/* build_lines.c */
+/* Renumber the lines of the original tree, while it is at c->tree, to match the fixed tree's. */
+int build_renumber_lines(struct build_ctx *c);
+int build_restore_lines(struct build_ctx *c);
 
 /* build_verify.c */
 int build_verify_target(const char *target, const char *against);

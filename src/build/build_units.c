@@ -384,7 +384,8 @@ static int rename_tree(const char *from, const char *to)
  * Compile the fixed units in the tree, then the originals at the same
  * absolute paths, so that absolute include paths and __FILE__ resolve the
  * way they did in the builds: the original tree moves into the tree's
- * place while they compile.
+ * place while they compile.  Its files that the diffs modify are
+ * renumbered to the fixed files' line numbers meanwhile (build_lines.c).
  */
 int build_compile_units(struct build_ctx *c)
 {
@@ -400,7 +401,12 @@ int build_compile_units(struct build_ctx *c)
 	if (rc == EXIT_OK) {
 		rc = rename_tree(c->orig, c->tree);
 		if (rc == EXIT_OK) {
-			rc = compile_originals(c, add_pie);
+			rc = build_renumber_lines(c);
+			if (rc == EXIT_OK)
+				rc = compile_originals(c, add_pie);
+			back = build_restore_lines(c);
+			if (rc == EXIT_OK)
+				rc = back;
 			back = rename_tree(c->tree, c->orig);
 			if (rc == EXIT_OK)
 				rc = back;

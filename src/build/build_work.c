@@ -393,6 +393,9 @@ void build_free_ctx(struct build_ctx *c)
 		free(c->units[i].fixed_object);
 	}
 	free(c->units);
+	for (size_t i = 0; i < c->nline_files; i++)
+		free(c->line_files[i]);
+	free(c->line_files);
 	for (size_t i = 0; c->env && c->env[i]; i++)
 		free(c->env[i]);
 	free(c->env);

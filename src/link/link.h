@@ -18,9 +18,12 @@
  * LIMITATION: with -fno-semantic-interposition gcc may call a global function
  * of the same object through a local alias, and the patch then calls its own
  * copy of that function instead of the target's.
- * LIMITATION: for a shared library target, exported data binds to the
- * library's own definition.  When the executable took the variable over with
- * a copy relocation, the patch uses the library's stale copy.
+ * With use_target_got, a load of a variable's address through the GOT reads
+ * the target's own GOT entry, which holds the executable's copy when the
+ * executable took a library's variable over with a copy relocation.
+ * LIMITATION: other references to exported data of a shared library target
+ * (a PC-relative access without the GOT, or a pointer in copied data) bind
+ * to the library's own definition, which is stale in that case.
  */
 #ifndef SUTURE_LINK_H
 #define SUTURE_LINK_H

@@ -90,7 +90,7 @@ struct link_target {
 	size_t object;        /* for a PATCH target inside a section: the section */
 	size_t section;       /* 0 when the target is not a section (COMMON) */
 	struct link_name *common; /* for a COMMON target, else NULL */
-	int has_got;          /* PATCH_TARGET_SYMBOL: the target's GOT entry `got` holds its address */
+	int has_got;          /* SYMBOL or OBJECT: the target's GOT entry `got` holds its address */
 	uint64_t got;
 };
 
@@ -158,6 +158,13 @@ int link_is_owned(const struct linker *l, size_t object, const char *name);
 
 /* link_got.c */
 int link_find_target_got(struct linker *l, const char *name, uint64_t *vaddr);
+/*
+ * Find the GLOB_DAT entry of the target's GOT for a symbol that the target
+ * itself defines.  The dynamic linker fills it with the definition that
+ * wins, which is the executable's copy when the executable took a
+ * library's variable over with a copy relocation.
+ */
+int link_find_target_data_got(struct linker *l, const char *name, uint64_t *vaddr);
 
 /* link_layout.c */
 int link_select_sections(struct linker *l);

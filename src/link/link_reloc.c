@@ -211,7 +211,7 @@ static int translate_gotpcrel(struct linker *l, const struct reloc_site *site,
 	struct link_target slot = { .kind = PATCH_TARGET_PATCH, .part = PATCH_PART_RODATA };
 	int r = 0;
 
-	if (target->kind == PATCH_TARGET_SYMBOL && target->has_got) {
+	if (target->has_got) {
 		slot.kind = PATCH_TARGET_OBJECT;
 		slot.value = target->got;
 	} else {

@@ -351,6 +351,28 @@ static int resolve_name(struct linker *l, struct link_name *n, struct link_targe
 	return resolve_in_section(l, n->object, &def, out);
 }
 
+/*
+ * Note the target's GOT entry for a global that binds to the target's own
+ * definition, so that a load of its address through the GOT reads the same
+ * entry as the target's code.  got_state caches the lookup.  It cannot
+ * mix with the lookup for undefined names, because a name that resolves to
+ * the target never reaches that one.
+ */
+static int find_definition_got(struct linker *l, struct link_name *n, struct link_target *out)
+{
+	int r;
+
+	if (n->got_state == 0) {
+		r = link_find_target_data_got(l, n->name, &n->got_vaddr);
+		if (r < 0)
+			return r;
+		n->got_state = r == 1 ? 1 : -1;
+	}
+	out->has_got = n->got_state == 1;
+	out->got = n->got_vaddr;
+	return 0;
+}
+
 int link_resolve(struct linker *l, size_t object, size_t symbol, struct link_target *out)
 {
 	GElf_Sym sym;
@@ -367,5 +389,8 @@ int link_resolve(struct linker *l, size_t object, size_t symbol, struct link_tar
 	if (!n)
 		return link_fail(l, LINK_ERR_BUILD, -EINVAL, "%s: symbol %zu has no name",
 				 l->objects[object].path, symbol);
-	return resolve_name(l, n, out);
+	r = resolve_name(l, n, out);
+	if (r == 0 && out->kind == PATCH_TARGET_OBJECT && l->in->use_target_got)
+		r = find_definition_got(l, n, out);
+	return r;
 }

@@ -230,16 +230,32 @@ struct ref {
 	int64_t offset;      /* addend relative to the symbol, string or section */
 };
 
-/* Bias of a PC-relative operand: the place lies 4 bytes before the next instruction. */
-static int64_t pc_bias(uint32_t type)
+static int is_pc_relative(uint32_t type)
 {
 	switch (type) {
 	case R_X86_64_PC32: case R_X86_64_PLT32: case R_X86_64_GOTPCREL:
 	case R_X86_64_GOTPCRELX: case R_X86_64_REX_GOTPCRELX:
-		return 4;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * What to add to symbol + addend to reach the address a relocation refers
+ * to.  In code, a PC-relative operand lies 4 bytes before the end of its
+ * instruction, which the addend's -4 undoes.  In data, a PC-relative entry
+ * is one of a table of offsets from the table's start (gcc's jump tables,
+ * clang's relative lookup tables), so its addend includes the entry's
+ * offset in the section.
+ */
+static int64_t pc_bias(const struct build_object *o, size_t self, const GElf_Rela *rela)
+{
+	if (!is_pc_relative((uint32_t)GELF_R_TYPE(rela->r_info)))
+		return 0;
+	if (o->sections[self].shdr.sh_flags & SHF_EXECINSTR)
+		return 4;
+	return -(int64_t)rela->r_offset;
 }
 
 /* The key-identified symbol of `section` that contains `at`, else the nearest before it. */
@@ -303,7 +319,7 @@ static void ref_of(const struct build_object *o, size_t self, const GElf_Rela *r
 		return;
 	}
 	offset = (int64_t)s->sym.st_value + rela->r_addend;
-	at = offset + pc_bias((uint32_t)GELF_R_TYPE(rela->r_info));
+	at = offset + pc_bias(o, self, rela);
 	if (s->sym.st_shndx == self) {
 		out->kind = REF_SELF;
 		out->offset = offset;

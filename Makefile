@@ -3,7 +3,7 @@ CC ?= gcc
 SAN ?=
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-PKGS = libelf capstone libsodium
+PKGS = libelf libdw capstone libsodium
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
 LDLIBS += $(shell pkg-config --libs $(PKGS))
 ifneq ($(SAN),)

@@ -129,17 +129,39 @@ static int is_dependency_option(const char *arg, int *skip_value)
 	       !strncmp(arg, "-Wp,-MD", 7) || !strncmp(arg, "-Wp,-MMD", 8);
 }
 
+/* Return 1 when the command's last -g option turns on debug information with types. */
+static int has_debug_types(const struct build_record *r)
+{
+	int on = 0;
+
+	for (size_t i = 1; i < r->argc; i++) {
+		const char *arg = r->argv[i];
+
+		if (strncmp(arg, "-g", 2) != 0)
+			continue;
+		if (!strcmp(arg, "-g0") || !strcmp(arg, "-g1") || !strcmp(arg, "-ggdb0") ||
+		    !strcmp(arg, "-ggdb1") || !strcmp(arg, "-gline-tables-only"))
+			on = 0;
+		else if (!strcmp(arg, "-g") || !strncmp(arg, "-g2", 3) || !strncmp(arg, "-g3", 3) ||
+			 !strncmp(arg, "-ggdb", 5) || !strncmp(arg, "-gdwarf", 7))
+			on = 1;
+	}
+	return on;
+}
+
 /*
  * The unit's command with only its own source, output to `object`, without
  * dependency-file options, and with one section per function and variable
  * so that functions can be compared and linked one by one.  `add_pie`
  * appends -fPIE, for code that would otherwise need absolute addresses.
+ * -g is appended when the command has no debug information with types,
+ * which the check of struct layouts reads; it does not change the code.
  */
 char **build_replay_argv(const struct build_unit *u, const char *object, int add_pie)
 {
 	const struct build_record *r = &u->record;
 	struct build_command cmd;
-	char **argv = calloc(r->argc + 6, sizeof(*argv));
+	char **argv = calloc(r->argc + 7, sizeof(*argv));
 	size_t n = 0;
 	int skip_value;
 
@@ -165,6 +187,8 @@ char **build_replay_argv(const struct build_unit *u, const char *object, int add
 	build_free_command(&cmd);
 	argv[n++] = "-ffunction-sections";
 	argv[n++] = "-fdata-sections";
+	if (!has_debug_types(r))
+		argv[n++] = "-g";
 	if (add_pie)
 		argv[n++] = "-fPIE";
 	argv[n++] = "-o";

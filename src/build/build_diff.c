@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "build/build_internal.h"
+#include "build/build_layout.h"
 #include "util/exitcode.h"
 #include "util/log.h"
 
@@ -382,6 +383,108 @@ static int collect(struct unit_diff *d)
 	return EXIT_OK;
 }
 
+static int add_name(char ***list, size_t *count, const char *name)
+{
+	char **grown;
+
+	for (size_t i = 0; i < *count; i++) {
+		if (!strcmp((*list)[i], name))
+			return 0;
+	}
+	grown = realloc(*list, (*count + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	*list = grown;
+	grown[*count] = strdup(name);
+	return grown[(*count)++] ? 0 : -ENOMEM;
+}
+
+static int add_variable(struct build_code_users *users, const char *name, const char *user)
+{
+	size_t before = users->nvariables;
+	char **grown;
+	int r = add_name(&users->variables, &users->nvariables, name);
+
+	if (r < 0 || users->nvariables == before)
+		return r;
+	grown = realloc(users->variable_users, users->nvariables * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	users->variable_users = grown;
+	grown[before] = strdup(user);
+	return grown[before] ? 0 : -ENOMEM;
+}
+
+/* Add the variables that the relocations of `section` refer to, by name or through their section. */
+static int add_referenced_variables(const struct build_object *o, const struct build_symbol *f,
+				    struct build_code_users *users)
+{
+	const struct build_section *s = &o->sections[f->sym.st_shndx];
+	int r = 0;
+
+	for (size_t i = 0; i < s->nrelas && r == 0; i++) {
+		size_t index = GELF_R_SYM(s->relas[i].r_info);
+		const struct build_symbol *ref = index < o->nsymbols ? &o->symbols[index] : NULL;
+
+		if (!ref)
+			continue;
+		if (build_symbol_is_variable(ref)) {
+			r = add_variable(users, ref->name, f->name);
+			continue;
+		}
+		if (ref->type != STT_SECTION)
+			continue;
+		for (size_t j = 0; j < o->nsymbols && r == 0; j++) {
+			if (build_symbol_is_variable(&o->symbols[j]) &&
+			    o->symbols[j].sym.st_shndx == ref->sym.st_shndx)
+				r = add_variable(users, o->symbols[j].name, f->name);
+		}
+	}
+	return r;
+}
+
+/* The changed and new functions of the fixed object and the variables they refer to. */
+static int collect_users(const struct unit_diff *d, struct build_code_users *users)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < d->fixed.nsymbols && r == 0; i++) {
+		const struct build_symbol *f = &d->fixed.symbols[i];
+
+		if (!build_symbol_is_function(f) || (f->pair >= 0 && !f->changed))
+			continue;
+		r = add_name(&users->functions, &users->nfunctions, f->name);
+		if (r == 0)
+			r = add_referenced_variables(&d->fixed, f, users);
+	}
+	return r;
+}
+
+static void free_users(struct build_code_users *users)
+{
+	for (size_t i = 0; i < users->nfunctions; i++)
+		free(users->functions[i]);
+	for (size_t i = 0; i < users->nvariables; i++) {
+		free(users->variables[i]);
+		free(users->variable_users ? users->variable_users[i] : NULL);
+	}
+	free(users->functions);
+	free(users->variables);
+	free(users->variable_users);
+}
+
+static int check_layouts(const struct unit_diff *d, const char *orig, const char *fixed)
+{
+	struct build_code_users users = { 0 };
+	int rc = collect_users(d, &users) < 0 ? build_fail(EXIT_INTERNAL, "out of memory") : EXIT_OK;
+
+	if (rc == EXIT_OK)
+		rc = build_check_layouts(orig, fixed, d->fixed.source ? d->fixed.source : fixed,
+					 &users);
+	free_users(&users);
+	return rc;
+}
+
 static int open_objects(struct unit_diff *d, const char *orig, const char *fixed)
 {
 	int r = build_object_open(fixed, &d->fixed);
@@ -408,6 +511,8 @@ int build_diff_unit(const char *orig, const char *fixed, size_t index,
 		mark_changes(&d);
 		rc = check_data_changes(&d);
 	}
+	if (rc == EXIT_OK)
+		rc = check_layouts(&d, orig, fixed);
 	if (rc == EXIT_OK)
 		rc = collect(&d);
 	build_object_close(&d.fixed);

@@ -107,7 +107,7 @@ static void replay_drops_dependencies(void **state)
 			 "-o", "x.o", "x.c", NULL };
 	struct build_unit u = { .record = make_record(argv), .source_index = 10 };
 	char *expected[] = { "/w/bin/cc", "-O2", "-c", "x.c", "-ffunction-sections",
-			     "-fdata-sections", "-o", "/objs/0.o", NULL };
+			     "-fdata-sections", "-g", "-o", "/objs/0.o", NULL };
 	char **replay = build_replay_argv(&u, "/objs/0.o", 0);
 	size_t i;
 
@@ -135,6 +135,40 @@ static void replay_adds_pie(void **state)
 	assert_true(pie);
 	assert_false(joined_output);
 	free(replay);
+}
+
+static size_t count_argument(char **argv, const char *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; argv[i]; i++)
+		n += !strcmp(argv[i], arg);
+	return n;
+}
+
+static void replay_adds_debug_types(void **state)
+{
+	char *with_g[] = { "gcc", "-O2", "-g", "-c", "x.c", NULL };
+	char *with_g0[] = { "gcc", "-O2", "-g", "-g0", "-c", "x.c", NULL };
+	char *with_g3[] = { "gcc", "-O2", "-g3", "-c", "x.c", NULL };
+	struct build_unit a = { .record = make_record(with_g), .source_index = 4 };
+	struct build_unit b = { .record = make_record(with_g0), .source_index = 5 };
+	struct build_unit c = { .record = make_record(with_g3), .source_index = 4 };
+	char **ra = build_replay_argv(&a, "0.o", 0);
+	char **rb = build_replay_argv(&b, "0.o", 0);
+	char **rc = build_replay_argv(&c, "0.o", 0);
+
+	(void)state;
+	assert_non_null(ra);
+	assert_non_null(rb);
+	assert_non_null(rc);
+	assert_int_equal(count_argument(ra, "-g"), 1);
+	assert_int_equal(count_argument(rb, "-g"), 2);
+	assert_string_equal(rb[8], "-g");
+	assert_int_equal(count_argument(rc, "-g"), 0);
+	free(ra);
+	free(rb);
+	free(rc);
 }
 
 static void absolute_paths(void **state)
@@ -235,6 +269,7 @@ int main(void)
 		cmocka_unit_test(command_language_and_lto),
 		cmocka_unit_test(replay_drops_dependencies),
 		cmocka_unit_test(replay_adds_pie),
+		cmocka_unit_test(replay_adds_debug_types),
 		cmocka_unit_test(absolute_paths),
 		cmocka_unit_test(records_round_trip),
 		cmocka_unit_test(records_reject_bad_escape),

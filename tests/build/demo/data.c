@@ -7,7 +7,7 @@ struct tally {
 	long hits;
 };
 
-static struct tally *current_tally;
+struct tally *current_tally; /* global, so no compiler moves the heap object */
 
 /* The first call allocates the tally; the running process keeps it across patches. */
 long tally_hits(void)

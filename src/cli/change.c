@@ -246,7 +246,11 @@ int cli_run_change(const char *what, int argc, char **argv)
 		journal_failed |= results[i].journal_error[0] != '\0';
 		any_ok |= results[i].code == EXIT_OK;
 		cli_print_result(what, &p, pids[i], &results[i], o.json, &first);
-		code = cli_combine_codes(code, results[i].code, i);
+		/* With --all, a process that already has the patch (or, for
+		 * revert, never had it) is skipped rather than failed, so that
+		 * the command can be run again after new processes started. */
+		int counted = o.all && results[i].code == EXIT_STATE ? EXIT_OK : results[i].code;
+		code = cli_combine_codes(code, counted, i);
 	}
 	if (o.json)
 		printf("]\n");

@@ -245,7 +245,11 @@ int cli_run_change(const char *what, int argc, char **argv)
 	for (size_t i = 0; i < npids; i++) {
 		journal_failed |= results[i].journal_error[0] != '\0';
 		any_ok |= results[i].code == EXIT_OK;
-		cli_print_result(what, &p, pids[i], &results[i], o.json, &first);
+		if (o.all && results[i].code == EXIT_STATE && !o.json)
+			printf("pid %d (%s): skipped: %s\n", (int)pids[i], results[i].comm,
+			       results[i].message);
+		else
+			cli_print_result(what, &p, pids[i], &results[i], o.json, &first);
 		/* With --all, a process that already has the patch (or, for
 		 * revert, never had it) is skipped rather than failed, so that
 		 * the command can be run again after new processes started. */

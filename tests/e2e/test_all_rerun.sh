@@ -9,7 +9,7 @@ expect_code 0 sut apply "$WORK/fix.suture" --all
 start_target two "$T/basic-pie"
 expect_code 0 sut apply "$WORK/fix.suture" --all
 expect_match "$(cat "$WORK/last")" "pid $PID_two \(basic-pie\): applied fix-rerun" "second run"
-expect_match "$(cat "$WORK/suture.err")" "process $PID_one .*already applied" "second run skips the first"
+expect_match "$(cat "$WORK/last")" "pid $PID_one \\(basic-pie\\): skipped: .*already applied" "second run skips the first"
 expect_eq "$(ask one 'compute 5')" "compute 5 = 500" "first process"
 expect_eq "$(ask two 'compute 5')" "compute 5 = 500" "second process"
 expect_eq "$("$SUTURE" status --pid "$PID_one" --json | grep -o '"name":"fix-rerun"' | wc -l)" 1 \

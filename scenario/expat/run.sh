@@ -14,9 +14,9 @@
 #   --state DIR         work directory, reused by reruns (default /var/tmp/suture-expat)
 #   --load-seconds N    length of each load-generator run, seconds (default 5)
 #   --skip-cut-builds   do not try each CVE on the series' tree cut just before
-#                       it (that build differs from the running one as soon as
-#                       an earlier fix is in the tree; the attempt only shows
-#                       suture build's result)
+#                       it.  That build differs from the running one as soon
+#                       as an earlier fix is in the tree, so the attempt only
+#                       shows suture build's result.
 #
 # Run as root.  It installs what it needs with apt-get, fetches the source
 # package once into /var/cache/suture-scenario/expat, starts its processes
@@ -551,9 +551,9 @@ process_cve() {
 	fi
 
 	if [ "$BUILD_RC" -eq 20 ] && [ ${#cut[@]} -gt ${#BASE_PATCHES[@]} ]; then
-		# The diff needs an earlier patch that is not live.  What suture
-		# build says about the change itself shows on the series' own tree,
-		# with that tree's build as the deployed one.
+		# The diff needs an earlier patch that is not live.  suture build's
+		# verdict on the change itself shows on the series' own tree, with
+		# that tree's build as the deployed one.
 		local cut_rc=$BUILD_RC cut_message=$BUILD_MESSAGE
 		BUILD_RC=0
 		timeout "$BUILD_TIMEOUT" "$SUTURE" build --src "$STATE/trees/cut-$cve" --diff "$patch_file" \
@@ -599,7 +599,7 @@ process_cve() {
 	else
 		"$SUTURE" sign "$out" --key "$KEY" >/dev/null
 		apply_under_load "$cve" "$out"
-		[ "$APPLY_VERDICT" = OK ] && pauses=$APPLY_PAUSES
+		pauses=$APPLY_PAUSES
 		why=$(grep -o '[0-9]* functions\{0,1\} replaced.*' "$RUN/build-$cve.log" | head -1 | cut -c1-160)
 		if [ "$APPLY_RC" -eq 0 ] && [ "$APPLY_VERDICT" = OK ]; then
 			result="live-patched"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/build_diff.h"
@@ -164,31 +165,64 @@ out:
 	return rc;
 }
 
+static int check_units_found(struct build_ctx *c)
+{
+	if (c->nunits > 0)
+		return EXIT_OK;
+	return build_fail(EXIT_NO_CHANGE, "no functional change: the build after the diff "
+			  "compiled no file of %s again", c->opt->target);
+}
+
+static int link_patch_file(struct build_ctx *c, struct build_changes *changes)
+{
+	return link_and_write(c, changes);
+}
+
+static int build_fixed(struct build_ctx *c)
+{
+	return build_run_build(c, "fixed");
+}
+
+/* One step of suture build, named for the timing that -v prints. */
+struct build_step {
+	const char *name;
+	int (*run)(struct build_ctx *c);
+	int (*run_changes)(struct build_ctx *c, struct build_changes *changes);
+};
+
+static const struct build_step steps[] = {
+	{ "preparing the work directory", build_prepare_workdir, NULL },
+	{ "installing the compiler wrappers", build_install_wrappers, NULL },
+	{ "copying the sources", copy_sources, NULL },
+	{ "building and checking the original tree", build_original, NULL },
+	{ "applying the diffs", build_apply_diffs, NULL },
+	{ "building the fixed tree", build_fixed, NULL },
+	{ "finding the changed files", build_find_units, NULL },
+	{ "checking for changed files", check_units_found, NULL },
+	{ "recompiling the changed files", build_compile_units, NULL },
+	{ "comparing the objects", NULL, diff_units },
+	{ "linking the patch", NULL, link_patch_file },
+};
+
+static double seconds_between(const struct timespec *from, const struct timespec *to)
+{
+	return (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
 static int run_steps(struct build_ctx *c, struct build_changes *changes)
 {
-	int rc = build_prepare_workdir(c);
+	struct timespec start, before, after;
+	int rc = EXIT_OK;
 
-	if (rc == EXIT_OK)
-		rc = build_install_wrappers(c);
-	if (rc == EXIT_OK)
-		rc = copy_sources(c);
-	if (rc == EXIT_OK)
-		rc = build_original(c);
-	if (rc == EXIT_OK)
-		rc = build_apply_diffs(c);
-	if (rc == EXIT_OK)
-		rc = build_run_build(c, "fixed");
-	if (rc == EXIT_OK)
-		rc = build_find_units(c);
-	if (rc == EXIT_OK && c->nunits == 0)
-		rc = build_fail(EXIT_NO_CHANGE, "no functional change: the build after the diff "
-				"compiled no file of %s again", c->opt->target);
-	if (rc == EXIT_OK)
-		rc = build_compile_units(c);
-	if (rc == EXIT_OK)
-		rc = diff_units(c, changes);
-	if (rc == EXIT_OK)
-		rc = link_and_write(c, changes);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == EXIT_OK; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &before);
+		rc = steps[i].run ? steps[i].run(c) : steps[i].run_changes(c, changes);
+		clock_gettime(CLOCK_MONOTONIC, &after);
+		log_info("time: %s: %.2f s", steps[i].name, seconds_between(&before, &after));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	log_info("time: total: %.2f s", seconds_between(&start, &after));
 	return rc;
 }
 

@@ -130,7 +130,7 @@ static int is_dependency_option(const char *arg, int *skip_value)
 }
 
 /* Return 1 when the command's last -g option turns on debug information with types. */
-static int has_debug_types(const struct build_record *r)
+int build_has_debug_types(const struct build_record *r)
 {
 	int on = 0;
 
@@ -187,7 +187,7 @@ char **build_replay_argv(const struct build_unit *u, const char *object, int add
 	build_free_command(&cmd);
 	argv[n++] = "-ffunction-sections";
 	argv[n++] = "-fdata-sections";
-	if (!has_debug_types(r))
+	if (!build_has_debug_types(r))
 		argv[n++] = "-g";
 	if (add_pie)
 		argv[n++] = "-fPIE";

@@ -10,6 +10,8 @@
 /* Environment variables through which the build passes state to the compiler wrapper. */
 #define BUILD_ENV_LOG "SUTURE_BUILD_LOG"           /* file the wrapper appends records to */
 #define BUILD_ENV_WRAPPERS "SUTURE_BUILD_WRAPPERS" /* wrapper directory, skipped in PATH */
+/* Set for the build after the diff: compiles get the flags of the recompiles (build_units.c). */
+#define BUILD_ENV_SECTIONS "SUTURE_BUILD_SECTIONS"
 
 /* One compiler invocation as the wrapper recorded it. */
 struct build_record {
@@ -82,6 +84,7 @@ int build_parse_command(const struct build_record *r, struct build_command *out)
 void build_free_command(struct build_command *cmd);
 char *build_absolute_path(const char *cwd, const char *path);
 char **build_replay_argv(const struct build_unit *u, const char *object, int add_pie);
+int build_has_debug_types(const struct build_record *r);
 
 /* build_units.c */
 int build_find_units(struct build_ctx *c);

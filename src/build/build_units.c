@@ -332,6 +332,43 @@ out:
 	return rc;
 }
 
+/* Copy a file; returns 0 or a negative errno. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = in >= 0 ? open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	int r = in < 0 || out < 0 ? -errno : 0;
+
+	while (r == 0 && (n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			r = -EIO;
+	}
+	if (r == 0 && n < 0)
+		r = -errno;
+	if (out >= 0 && close(out) < 0 && r == 0)
+		r = -errno;
+	if (in >= 0)
+		close(in);
+	return r;
+}
+
+/*
+ * The build after the diff compiled each unit with the recompiles' flags
+ * (BUILD_ENV_SECTIONS), so its object is the fixed object.  A unit whose
+ * object is gone, because the build renamed or removed it, compiles again.
+ */
+static int take_fixed_object(struct build_ctx *c, size_t index)
+{
+	struct build_unit *u = &c->units[index];
+
+	if (copy_file(u->output, u->fixed_object) == 0)
+		return EXIT_OK;
+	log_info("%s is not where the build wrote it; compiling %s again", u->output, u->source);
+	return compile_unit(c, index, "fixed", u->fixed_object, 0);
+}
+
 static int compile_fixed(struct build_ctx *c, int *add_pie)
 {
 	int rc = EXIT_OK;
@@ -342,7 +379,7 @@ static int compile_fixed(struct build_ctx *c, int *add_pie)
 		u->fixed_object = build_format("%s/fixed/%zu.o", c->objs, i);
 		if (!u->fixed_object)
 			return build_fail(EXIT_INTERNAL, "out of memory");
-		rc = compile_unit(c, i, "fixed", u->fixed_object, 0);
+		rc = take_fixed_object(c, i);
 		if (rc == EXIT_OK && needs_absolute_addresses(u->fixed_object)) {
 			log_info("%s needs absolute addresses; recompiling it with -fPIE", u->source);
 			add_pie[i] = 1;

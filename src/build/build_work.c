@@ -290,28 +290,36 @@ void build_print_log_tail(const char *log_path, size_t lines)
 		fclose(f);
 }
 
-static char **env_with(char **env, const char *entry)
+/* `env` plus `entry` and, unless NULL, `extra`. */
+static char **env_with(char **env, const char *entry, const char *extra)
 {
 	size_t n = 0;
 	char **out;
 
 	while (env[n])
 		n++;
-	out = calloc(n + 2, sizeof(*out));
+	out = calloc(n + 3, sizeof(*out));
 	if (!out)
 		return NULL;
 	memcpy(out, env, n * sizeof(*out));
 	out[n] = (char *)entry;
+	out[n + 1] = (char *)extra;
 	return out;
 }
 
-/* Run the build command in the tree, recording compiles into WORK/compile-STAGE.log. */
+/*
+ * Run the build command in the tree, recording compiles into
+ * WORK/compile-STAGE.log.  In the build after the diff, compiles also get
+ * the recompiles' flags, so that their objects can serve as the fixed
+ * objects without compiling the changed files once more.
+ */
 int build_run_build(struct build_ctx *c, const char *stage)
 {
 	char *log_path = build_format("%s/build-%s.log", c->logs, stage);
 	char *records = build_format("%s=%s/compile-%s.log", BUILD_ENV_LOG, c->logs, stage);
 	char *const argv[] = { "/bin/sh", "-c", (char *)c->opt->build_command, NULL };
-	char **env = log_path && records ? env_with(c->env, records) : NULL;
+	const char *sections = strcmp(stage, "fixed") ? NULL : BUILD_ENV_SECTIONS "=1";
+	char **env = log_path && records ? env_with(c->env, records, sections) : NULL;
 	const char *label = strcmp(stage, "orig") ? stage : "original";
 	int status = 0, rc = EXIT_OK, r;
 

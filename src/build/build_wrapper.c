@@ -126,7 +126,7 @@ static char *wrapped_compiler_variable(const struct build_ctx *c, const char *va
 static int is_replaced_variable(const char *entry)
 {
 	static const char *const names[] = { "PATH=", "CC=", "CXX=", BUILD_ENV_LOG "=",
-					     BUILD_ENV_WRAPPERS "=" };
+					     BUILD_ENV_WRAPPERS "=", BUILD_ENV_SECTIONS "=" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strncmp(entry, names[i], strlen(names[i])))
@@ -269,6 +269,36 @@ static char *find_real_compiler(const char *name, const char *wrappers)
 	return found;
 }
 
+/*
+ * The compiler's arguments with the flags that the recompiles of changed
+ * files add (build_replay_argv()), when BUILD_ENV_SECTIONS asks for them
+ * and the command compiles; else `argv` itself.  Dependency-file options
+ * stay, because the build reads them.
+ */
+static char **compile_argv(int argc, char **argv)
+{
+	struct build_record record = { .argv = argv, .argc = (size_t)argc };
+	struct build_command cmd;
+	char **out;
+	int n = 0, compile;
+
+	if (!getenv(BUILD_ENV_SECTIONS) || build_parse_command(&record, &cmd) < 0)
+		return argv;
+	compile = cmd.compile && cmd.nsources > 0;
+	build_free_command(&cmd);
+	out = compile ? calloc((size_t)argc + 4, sizeof(*out)) : NULL;
+	if (!out)
+		return argv;
+	for (int i = 0; i < argc; i++)
+		out[n++] = argv[i];
+	out[n++] = "-ffunction-sections";
+	out[n++] = "-fdata-sections";
+	if (!build_has_debug_types(&record))
+		out[n++] = "-g";
+	out[n] = NULL;
+	return out;
+}
+
 int build_cc_wrapper(int argc, char **argv)
 {
 	const char *log_path = getenv(BUILD_ENV_LOG);
@@ -292,7 +322,7 @@ int build_cc_wrapper(int argc, char **argv)
 				  name, getenv(BUILD_ENV_WRAPPERS) ? getenv(BUILD_ENV_WRAPPERS) : "?");
 	/* gcc finds cc1 relative to argv[0], which must not lead back to the wrapper. */
 	argv[0] = real;
-	execv(real, argv);
+	execv(real, compile_argv(argc, argv));
 	r = build_fail(EXIT_BUILD_FAILED, "cannot run %s: %s", real, strerror(errno));
 	free(real);
 	return r;

@@ -1,4 +1,5 @@
 #include "apply/check.h"
+#include "apply/unwind_check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,10 +58,12 @@ static int scan_words(const uint64_t *words, size_t count, struct span sp,
 }
 
 /*
- * LIMITATION: the scan is conservative, not an unwind: any word on the live
- * stack that points inside a replaced function counts, so a stale spill of
- * such an address makes the check retry until --timeout.  Frames of a thread
- * running a handler on a sigaltstack are only seen on the alternate stack.
+ * The scan is conservative: any word on the live stack that points inside a
+ * replaced function counts.  A thread it flags is walked exactly with its
+ * CFI (unwind_check.c); only when that walk cannot finish does a stale
+ * copy of such an address keep the patch out until --timeout.
+ * LIMITATION: frames of a thread running a handler on a sigaltstack are only
+ * seen on the alternate stack.
  */
 static int scan_stack_from(const struct process_state *ps, const struct thread *t, uint64_t at,
 			   uint64_t end, const struct busy_range *ranges, size_t n,
@@ -122,6 +125,10 @@ static int scan_batch(const struct process_state *ps, struct stack_piece *pieces
 		if (!ret && pc->at + pc->len < pc->end)
 			ret = scan_stack_from(ps, pc->t, pc->at + pc->len, pc->end, ranges, nranges,
 					      report);
+		/* A word that looks like a return address may be a stale copy:
+		 * an exact walk of the frames can clear the thread. */
+		if (ret == 1 && unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report) == 0)
+			ret = 0;
 		if (ret)
 			return ret;
 	}

@@ -1,0 +1,25 @@
+/*
+ * A second, exact opinion for threads that the conservative stack scan
+ * flags: walk the thread's frames with the call frame information (CFI) of
+ * the mapped objects (elfutils libdwfl) and look only at real return
+ * addresses.  A stale copy of a return address left on the stack then no
+ * longer keeps a patch out.
+ */
+#ifndef SUTURE_UNWIND_CHECK_H
+#define SUTURE_UNWIND_CHECK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "apply/check.h"
+
+/*
+ * Walk the frames of stopped thread `tid` of `pid`.  Returns 0 when the walk
+ * reached the outermost frame and no return address lies in `ranges`, 1
+ * when one does (report filled), or a negative errno when the walk could
+ * not be completed, in which case the caller keeps the conservative verdict.
+ */
+int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
+			struct busy_report *report);
+
+#endif

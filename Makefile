@@ -38,7 +38,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libsuture.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-check: all
+# The test suite, with the Debian packages it needs installed first.
+check:
+	scripts/install-deps
+	$(MAKE) all
 	tests/run
 
 fuzz:

@@ -76,18 +76,8 @@ trap cleanup EXIT
 # ---------------------------------------------------------------- packages
 
 ensure_packages() {
-	local packages=(build-essential autoconf automake libtool dpkg-dev python3 wrk dwarves
-		gawk patch pkg-config libelf-dev libcapstone-dev libsodium-dev)
-	local missing=() p
-	for p in "${packages[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$p")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
+	log "checking packages"
+	"$ROOT/scripts/install-deps" autoconf automake libtool dpkg-dev wrk dwarves
 	[ -x "$SUTURE" ] || make -s -C "$ROOT" -j2 >/dev/null
 	[ -x "$SUTURE" ] || die "$SUTURE is missing and 'make' did not build it"
 }

@@ -48,12 +48,26 @@ static void pair(struct unit_diff *d, size_t fixed, size_t orig)
 	d->orig.symbols[orig].pair = (long)fixed;
 }
 
+/* Return 1 for a function clone whose name gcc numbers: "f.constprop.0", "f.part.1". */
+static int is_numbered_clone(const struct build_symbol *s)
+{
+	char *stripped;
+	int numbered;
+
+	if (!build_symbol_is_function(s) || !strchr(s->name, '.'))
+		return 0;
+	stripped = build_strip_clone_suffix(s->name);
+	numbered = stripped && strcmp(stripped, s->name) != 0;
+	free(stripped);
+	return numbered;
+}
+
 static void pair_exact_names(struct unit_diff *d)
 {
 	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
 		struct build_symbol *f = &d->fixed.symbols[i];
 
-		if (!is_candidate(f) || is_static_local(f))
+		if (!is_candidate(f) || is_static_local(f) || is_numbered_clone(f))
 			continue;
 		for (size_t j = 0; j < d->orig.nsymbols; j++) {
 			struct build_symbol *o = &d->orig.symbols[j];
@@ -87,6 +101,62 @@ static size_t count_by_stripped(const struct build_object *obj, const struct bui
 		free(other);
 	}
 	return n;
+}
+
+static int same_code(const struct unit_diff *d, const struct build_symbol *f,
+		     const struct build_symbol *o)
+{
+	return f->sym.st_size == o->sym.st_size &&
+	       build_sections_equal(&d->orig, o->sym.st_shndx, &d->fixed, f->sym.st_shndx, 0);
+}
+
+/*
+ * Pair numbered clones whose code is the same.  A diff can renumber them:
+ * gcc numbers the clones of a function in the order it makes them, so a
+ * new caller can turn the deployed f.constprop.0 into f.constprop.1 while
+ * a new f.constprop.0 takes another constant.  Pairing by name would then
+ * replace a clone with another clone's code.  Keys must be set first.  A
+ * clone that calls other clones pairs in a later round, once they have.
+ */
+static int pair_clones_by_code(struct unit_diff *d)
+{
+	int progress = 1;
+
+	while (progress) {
+		progress = 0;
+		for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+			struct build_symbol *f = &d->fixed.symbols[i];
+			char *stripped;
+			long match = -1;
+			size_t matches = 0;
+
+			if (f->pair >= 0 || !is_numbered_clone(f))
+				continue;
+			stripped = build_strip_clone_suffix(f->name);
+			if (!stripped)
+				return -ENOMEM;
+			for (size_t j = 0; j < d->orig.nsymbols; j++) {
+				struct build_symbol *o = &d->orig.symbols[j];
+				char *other;
+
+				if (o->pair >= 0 || !is_numbered_clone(o))
+					continue;
+				other = build_strip_clone_suffix(o->name);
+				if (other && !strcmp(other, stripped) && same_code(d, f, o)) {
+					matches++;
+					match = (long)j;
+				}
+				free(other);
+			}
+			free(stripped);
+			if (matches == 1) {
+				pair(d, i, (size_t)match);
+				f->key = d->orig.symbols[match].name;
+				progress = 1;
+			}
+		}
+	}
+	return 0;
 }
 
 /* Pair what is left when the names without gcc's numbers match exactly one symbol on each side. */
@@ -198,7 +268,10 @@ static int correlate(struct unit_diff *d)
 
 	/* Function keys must be known before static variables pair by their owner. */
 	pair_exact_names(d);
-	r = pair_stripped_names(d);
+	set_keys(d);
+	r = pair_clones_by_code(d);
+	if (r == 0)
+		r = pair_stripped_names(d);
 	set_keys(d);
 	if (r == 0)
 		r = pair_static_locals_by_owner(d);

@@ -65,3 +65,23 @@ long scaled_sum(long n)
 	return scaled_sum_of(n, 3) + scaled_sum_of(n / 2, 5) + scaled_sum_of(n / 3, 2) +
 	       scaled_sum_of(n / 5, 7) + scaled_sum_of(n / 7, 11);
 }
+
+/* gcc 12 at -O3 gives spread() one .constprop clone per constant k, numbered from the last caller up. */
+__attribute__((noinline)) static long spread(long v, long k)
+{
+	long s = 0;
+
+	for (long i = 0; i < k; i++)
+		s += (v * i) ^ (v >> 3);
+	return s;
+}
+
+long spread_wide(long v)
+{
+	return spread(v, 31) + spread(v + 1, 31);
+}
+
+long spread_narrow(long v)
+{
+	return spread(v, 17) + spread(v + 2, 17);
+}

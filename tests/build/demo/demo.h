@@ -18,6 +18,8 @@ long process_id(void);
 int clamp_twice(int v);
 long checksum(long v);
 long scaled_sum(long n);
+long spread_wide(long v);
+long spread_narrow(long v);
 long tally_hits(void);
 long limit_offset(long x);
 int line_here(void);

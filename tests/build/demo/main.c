@@ -38,6 +38,10 @@ __attribute__((noinline)) static void handle_request(const char *cmd, long arg)
 		printf("line = %d\n", line_here());
 	else if (!strcmp(cmd, "sum"))
 		printf("sum %ld = %ld\n", arg, scaled_sum(arg));
+	else if (!strcmp(cmd, "wide"))
+		printf("wide %ld = %ld\n", arg, spread_wide(arg));
+	else if (!strcmp(cmd, "narrow"))
+		printf("narrow %ld = %ld\n", arg, spread_narrow(arg));
 	else
 		printf("unknown %s\n", cmd);
 }

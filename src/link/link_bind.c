@@ -61,6 +61,10 @@ static int lookup_in_target(struct linker *l, const struct link_object *o, const
 
 	if (GELF_ST_BIND(sym->st_info) != STB_LOCAL) {
 		r = elf_file_lookup_global(l->target, name, out);
+		/* A hidden symbol, or one a version script did not export, is
+		 * local in the linked target: take it when it is the only one. */
+		if (r == -ENOENT)
+			r = elf_file_lookup_symbol(l->target, name, NULL, out);
 	} else {
 		r = elf_file_lookup_symbol(l->target, name, o->source, out);
 		if (r == 0 && out->bind != STB_LOCAL)

@@ -273,6 +273,17 @@ static int target_defines(struct linker *l, struct link_name *n)
 
 	if (n->target_state == 0) {
 		r = elf_file_lookup_global(l->target, n->name, &n->target_sym);
+		/* Hidden symbols of other source files are local in the linked
+		 * target; a unique one is the definition the object meant. */
+		if (r == -ENOENT)
+			r = elf_file_lookup_symbol(l->target, n->name, NULL, &n->target_sym);
+		if (r == -ENOTUNIQ) {
+			char files[256];
+			elf_file_describe_definitions(l->target, n->name, files, sizeof(files));
+			return link_fail(l, LINK_ERR_UNSUPPORTED, r, "%s is not exported by %s and "
+					 "several of its source files define a local %s (%s)", n->name,
+					 l->target_name, n->name, files);
+		}
 		if (r < 0 && r != -ENOENT)
 			return link_fail(l, LINK_ERR_INTERNAL, r, "cannot read the symbols of %s: %s",
 					 l->target_name, strerror(-r));

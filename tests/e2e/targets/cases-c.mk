@@ -4,3 +4,14 @@ TARGETS += $(OUT)/stale $(OUT)/fix_stale.o
 $(OUT)/stale: stale.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# A shared library whose exported function calls a hidden one in another file.
+TARGETS += $(OUT)/libhidden.so $(OUT)/usehidden $(OUT)/fix_hidden.o
+
+$(OUT)/libhidden.so: libhidden_a.c libhidden_b.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $^
+
+$(OUT)/usehidden: usehidden.c $(OUT)/libhidden.so
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -o $@ $< -L$(OUT) -lhidden -Wl,-rpath,'$$ORIGIN'

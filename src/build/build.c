@@ -196,7 +196,9 @@ static const struct build_step steps[] = {
 	{ "copying the sources", copy_sources, NULL },
 	{ "building and checking the original tree", build_original, NULL },
 	{ "applying the diffs", build_apply_diffs, NULL },
+	{ "starting the original recompiles", build_start_early_originals, NULL },
 	{ "building the fixed tree", build_fixed, NULL },
+	{ "waiting for the original recompiles", build_finish_early_originals, NULL },
 	{ "finding the changed files", build_find_units, NULL },
 	{ "checking for changed files", check_units_found, NULL },
 	{ "recompiling the changed files", build_compile_units, NULL },
@@ -232,6 +234,8 @@ int build_run(const struct build_options *o)
 	struct build_changes changes = { 0 };
 	int rc = run_steps(&c, &changes);
 
+	/* After a failed step, wait for the recompiles and restore the original tree. */
+	build_finish_early_originals(&c);
 	build_free_changes(&changes);
 	build_free_ctx(&c);
 	return rc;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "build/build.h"
 
@@ -56,6 +57,11 @@ struct build_ctx {
 	size_t nunits;
 	char **line_files; /* files the diffs modify, relative to the tree (build_lines.c) */
 	size_t nline_files;
+	int line_files_collected;
+	struct build_unit *early; /* originals compiled during the fixed build (build_early.c) */
+	size_t nearly;
+	pid_t early_runner;       /* process compiling them, or 0 */
+	int early_renumbered;     /* WORK/orig holds renumbered files until they finish */
 };
 
 /* Print "suture build: MESSAGE" to stderr and return `code`. */
@@ -87,13 +93,29 @@ char **build_replay_argv(const struct build_unit *u, const char *object, int add
 int build_has_debug_types(const struct build_record *r);
 
 /* build_units.c */
+int build_copy_record(const struct build_record *from, struct build_record *to);
 int build_find_units(struct build_ctx *c);
 int build_compile_units(struct build_ctx *c);
 
 /* build_lines.c */
-/* Renumber the lines of the original tree, while it is at c->tree, to match the fixed tree's. */
-int build_renumber_lines(struct build_ctx *c);
-int build_restore_lines(struct build_ctx *c);
+/* Read the names of the files that the diffs modify into c->line_files. */
+int build_list_diff_files(struct build_ctx *c);
+/* Renumber the lines of the original tree at `orig_root` to match the fixed tree's. */
+int build_renumber_lines(struct build_ctx *c, const char *orig_root, const char *fixed_root);
+int build_restore_lines(struct build_ctx *c, const char *orig_root);
+
+/* build_early.c */
+/*
+ * Start compiling the originals of the sources that the diffs modify,
+ * while the fixed tree builds.  Does nothing where no private mount
+ * namespace can be made, as without CAP_SYS_ADMIN.
+ */
+int build_start_early_originals(struct build_ctx *c);
+/* Wait for them; returns an enum suture_exit value. */
+int build_finish_early_originals(struct build_ctx *c);
+/* Move the early object of unit `index` to its orig_object; returns 1 when there was one. */
+int build_take_early_original(struct build_ctx *c, size_t index);
+void build_free_early(struct build_ctx *c);
 
 /* build_verify.c */
 int build_verify_target(const char *target, const char *against);

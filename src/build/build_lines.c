@@ -85,12 +85,16 @@ static int add_path(struct build_ctx *c, char *path)
 	return 0;
 }
 
-/* Collect the preprocessed files that the diffs modify. */
+/* Collect the preprocessed files that the diffs modify, once. */
 static int collect_diff_files(struct build_ctx *c)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	int r = 0;
+
+	if (c->line_files_collected)
+		return 0;
+	c->line_files_collected = 1;
 
 	for (size_t i = 0; i < c->opt->ndiffs && r == 0; i++) {
 		FILE *f = fopen(c->opt->diffs[i], "r");
@@ -268,11 +272,12 @@ static int may_have_raw_string(const char *path, FILE *f)
 	return found;
 }
 
-/* Renumber one file of the original tree, now at c->tree, keeping the original as `saved`. */
-static int renumber_file(struct build_ctx *c, const char *path, const char *saved)
+/* Renumber one file of the original tree at `orig_root`, keeping the original as `saved`. */
+static int renumber_file(struct build_ctx *c, const char *orig_root, const char *fixed_root,
+			 const char *path, const char *saved)
 {
-	char *orig = build_format("%s/%s", c->tree, path);
-	char *fixed = build_format("%s/%s", c->fixed, path);
+	char *orig = build_format("%s/%s", orig_root, path);
+	char *fixed = build_format("%s/%s", fixed_root, path);
 	struct line_group *groups = NULL;
 	size_t count = 0;
 	struct stat st;
@@ -318,14 +323,25 @@ static char *saved_path(const struct build_ctx *c, size_t index)
 	return build_format("%s/lines-%zu.orig", c->logs, index);
 }
 
-int build_renumber_lines(struct build_ctx *c)
+int build_list_diff_files(struct build_ctx *c)
+{
+	int r = collect_diff_files(c);
+
+	if (r < 0)
+		return build_fail(EXIT_INTERNAL, "cannot read the files the diffs modify: %s",
+				  strerror(-r));
+	return EXIT_OK;
+}
+
+int build_renumber_lines(struct build_ctx *c, const char *orig_root, const char *fixed_root)
 {
 	int r = collect_diff_files(c);
 
 	for (size_t i = 0; i < c->nline_files && r == 0; i++) {
 		char *saved = saved_path(c, i);
 
-		r = saved ? renumber_file(c, c->line_files[i], saved) : -ENOMEM;
+		r = saved ? renumber_file(c, orig_root, fixed_root, c->line_files[i], saved) :
+			    -ENOMEM;
 		free(saved);
 	}
 	if (r < 0)
@@ -334,13 +350,13 @@ int build_renumber_lines(struct build_ctx *c)
 	return EXIT_OK;
 }
 
-int build_restore_lines(struct build_ctx *c)
+int build_restore_lines(struct build_ctx *c, const char *orig_root)
 {
 	int rc = EXIT_OK;
 
 	for (size_t i = 0; i < c->nline_files; i++) {
 		char *saved = saved_path(c, i);
-		char *orig = build_format("%s/%s", c->tree, c->line_files[i]);
+		char *orig = build_format("%s/%s", orig_root, c->line_files[i]);
 
 		if (saved && orig && access(saved, F_OK) == 0 && rename(saved, orig) < 0)
 			rc = build_fail(EXIT_INTERNAL, "cannot restore %s from %s: %s", orig, saved,

@@ -56,7 +56,7 @@ static char *default_object(const char *cwd, const char *source)
 	return build_format("%s/%.*s.o", cwd, (int)(dot ? dot - base : (long)strlen(base)), base);
 }
 
-static int copy_record(const struct build_record *from, struct build_record *to)
+int build_copy_record(const struct build_record *from, struct build_record *to)
 {
 	to->cwd = strdup(from->cwd);
 	to->argv = calloc(from->argc + 1, sizeof(*to->argv));
@@ -93,7 +93,7 @@ static int add_unit(struct build_ctx *c, const struct build_record *r,
 	}
 	if (!u->source || !u->output)
 		return -ENOMEM;
-	return copy_record(r, &u->record);
+	return build_copy_record(r, &u->record);
 }
 
 static int note_link(struct build_ctx *c, const struct build_record *r,
@@ -397,6 +397,8 @@ static int compile_originals(struct build_ctx *c, const int *add_pie)
 	for (size_t i = 0; i < c->nunits && rc == EXIT_OK; i++) {
 		struct build_unit *u = &c->units[i];
 
+		if (u->orig_object)
+			continue; /* compiled during the fixed build */
 		if (access(u->source, F_OK) != 0) {
 			log_info("%s is new", u->source);
 			continue;
@@ -407,6 +409,26 @@ static int compile_originals(struct build_ctx *c, const int *add_pie)
 		rc = compile_unit(c, i, "original", u->orig_object, add_pie[i]);
 	}
 	return rc;
+}
+
+/* Use the original that build_early.c compiled for unit `index`, if there is one. */
+static int take_early_original(struct build_ctx *c, size_t index)
+{
+	struct build_unit *u = &c->units[index];
+	int r;
+
+	u->orig_object = build_format("%s/orig/%zu.o", c->objs, index);
+	if (!u->orig_object)
+		return build_fail(EXIT_INTERNAL, "out of memory");
+	r = build_take_early_original(c, index);
+	if (r < 0)
+		return build_fail(EXIT_INTERNAL, "cannot move the early original of %s: %s",
+				  u->source, strerror(-r));
+	if (r == 0) {
+		free(u->orig_object);
+		u->orig_object = NULL;
+	}
+	return EXIT_OK;
 }
 
 static int rename_tree(const char *from, const char *to)
@@ -433,15 +455,19 @@ int build_compile_units(struct build_ctx *c)
 		return build_fail(EXIT_INTERNAL, "out of memory");
 	elf_version(EV_CURRENT);
 	rc = compile_fixed(c, add_pie);
+	for (size_t i = 0; i < c->nunits && rc == EXIT_OK; i++) {
+		if (!add_pie[i])
+			rc = take_early_original(c, i);
+	}
 	if (rc == EXIT_OK)
 		rc = rename_tree(c->tree, c->fixed);
 	if (rc == EXIT_OK) {
 		rc = rename_tree(c->orig, c->tree);
 		if (rc == EXIT_OK) {
-			rc = build_renumber_lines(c);
+			rc = build_renumber_lines(c, c->tree, c->fixed);
 			if (rc == EXIT_OK)
 				rc = compile_originals(c, add_pie);
-			back = build_restore_lines(c);
+			back = build_restore_lines(c, c->tree);
 			if (rc == EXIT_OK)
 				rc = back;
 			back = rename_tree(c->tree, c->orig);

@@ -401,6 +401,7 @@ void build_free_ctx(struct build_ctx *c)
 		free(c->units[i].fixed_object);
 	}
 	free(c->units);
+	build_free_early(c);
 	for (size_t i = 0; i < c->nline_files; i++)
 		free(c->line_files[i]);
 	free(c->line_files);

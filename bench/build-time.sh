@@ -62,17 +62,7 @@ note() {
 [ "$RUNS" -ge 2 ] || die "RUNS must be at least 2, for the determinism check"
 
 ensure_packages() {
-	local packages=(build-essential autoconf automake libtool dpkg-dev gawk patch)
-	local missing=() p
-	for p in "${packages[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$p")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		note "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
+	"$ROOT/scripts/install-deps" autoconf automake libtool dpkg-dev
 	[ -x "$SUTURE" ] || make -s -C "$ROOT" >/dev/null
 	[ -x "$SUTURE" ] || die "$SUTURE is missing and 'make' did not build it"
 }

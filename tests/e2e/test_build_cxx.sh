@@ -45,8 +45,10 @@ check_cxx() {
 
 check_cxx gxx g++ cxx-throw "negative width -5"
 command -v clang++ >/dev/null || fail "clang++ is not installed; the README's install line includes clang"
-# NOTE: with clang++ -O2, cxx-throw (whose replacement destroys string
-# temporaries while the exception passes) makes the C++ personality routine
-# call std::terminate in the patched frame, as if its LSDA had no call-site
-# entry for the throw.  g++ builds of the same fix unwind correctly.
+# NOTE: with clang++ -O2, cxx-throw makes the C++ personality routine call
+# std::terminate in the patched frame, as if its LSDA had no call-site entry
+# for the throw.  Its replacement also brings two COMDAT template functions
+# that the target lacks (std::to_string, std::operator+) with their own
+# unwind entries.  A clang++ replacement whose cleanup runs a destructor of
+# its own file unwinds correctly, and so do g++ builds of cxx-throw.
 check_cxx clangxx clang++ cxx-throw-plain "negative width"

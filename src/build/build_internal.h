@@ -98,6 +98,17 @@ int build_find_units(struct build_ctx *c);
 int build_compile_units(struct build_ctx *c);
 
 /* build_lines.c */
+/* A stretch of lines that the diffs leave unchanged: old lines first..last are new lines new_first... */
+struct build_line_group {
+	long first, last, new_first;
+};
+
+/*
+ * Copy `in` to `out` with a #line directive wherever the compiler's line
+ * number would otherwise differ from the fixed file's (`groups` in order).
+ */
+int build_write_renumbered(FILE *in, FILE *out, const struct build_line_group *groups,
+			   size_t count);
 /* Read the names of the files that the diffs modify into c->line_files. */
 int build_list_diff_files(struct build_ctx *c);
 /* Renumber the lines of the original tree at `orig_root` to match the fixed tree's. */

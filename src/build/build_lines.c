@@ -31,11 +31,6 @@ static const char *const preprocessed_extensions[] = {
 	".H", ".inc", ".def", ".tcc", ".ipp",
 };
 
-/* One stretch of lines that the diffs leave unchanged: old lines first..last are new line new_first... */
-struct line_group {
-	long first, last, new_first;
-};
-
 static int is_preprocessed(const char *path)
 {
 	const char *dot = strrchr(path, '.');
@@ -120,13 +115,13 @@ static int collect_diff_files(struct build_ctx *c)
 
 /* Run diff(1) on the two files and read the unchanged stretches it prints. */
 static int read_groups(struct build_ctx *c, const char *orig, const char *fixed,
-		       struct line_group **out, size_t *count)
+		       struct build_line_group **out, size_t *count)
 {
 	char *list = build_format("%s/lines.txt", c->logs);
 	char *const argv[] = { "diff", "--unchanged-group-format=%df %dl %dF\n",
 			       "--old-group-format=", "--new-group-format=",
 			       "--changed-group-format=", "--", (char *)orig, (char *)fixed, NULL };
-	struct line_group g, *groups = NULL, *grown;
+	struct build_line_group g, *groups = NULL, *grown;
 	FILE *f = NULL;
 	size_t n = 0;
 	int status = 0, r;
@@ -209,7 +204,8 @@ static int ends_with_backslash(const char *line)
  * that ends with a backslash, where it would join a macro definition.  The
  * stretch's next line takes it instead.
  */
-static int write_renumbered(FILE *in, FILE *out, const struct line_group *groups, size_t count)
+int build_write_renumbered(FILE *in, FILE *out, const struct build_line_group *groups,
+			   size_t count)
 {
 	char *line = NULL;
 	size_t cap = 0, g = 0;
@@ -278,7 +274,7 @@ static int renumber_file(struct build_ctx *c, const char *orig_root, const char 
 {
 	char *orig = build_format("%s/%s", orig_root, path);
 	char *fixed = build_format("%s/%s", fixed_root, path);
-	struct line_group *groups = NULL;
+	struct build_line_group *groups = NULL;
 	size_t count = 0;
 	struct stat st;
 	FILE *in = NULL, *out = NULL;
@@ -303,7 +299,7 @@ static int renumber_file(struct build_ctx *c, const char *orig_root, const char 
 			r = -errno;
 		goto out;
 	}
-	r = write_renumbered(in, out, groups, count);
+	r = build_write_renumbered(in, out, groups, count);
 	if (fchmod(fileno(out), st.st_mode & 07777) < 0 && r == 0)
 		r = -errno;
 	log_debug("renumbered the lines of %s for the original's compile", path);

@@ -171,6 +171,69 @@ static void replay_adds_debug_types(void **state)
 	free(rc);
 }
 
+/* Renumber `text` with `groups` and compare the output with `expected`. */
+static void check_renumbered(const char *text, const struct build_line_group *groups, size_t count,
+			     const char *expected)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	char *out_text = NULL;
+	size_t out_size = 0;
+	FILE *out = open_memstream(&out_text, &out_size);
+
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_int_equal(build_write_renumbered(in, out, groups, count), 0);
+	fclose(in);
+	fclose(out);
+	assert_string_equal(out_text, expected);
+	free(out_text);
+}
+
+static void renumber_after_insertion(void **state)
+{
+	/* The fixed file has two more lines after line 1: old 2..3 are new 4..5. */
+	const struct build_line_group groups[] = { { 1, 1, 1 }, { 2, 3, 4 } };
+
+	(void)state;
+	check_renumbered("a\nb\nc\n", groups, 2, "a\n#line 4\nb\nc\n");
+}
+
+static void renumber_unchanged_file(void **state)
+{
+	const struct build_line_group groups[] = { { 1, 3, 1 } };
+
+	(void)state;
+	check_renumbered("a\nb\nc\n", groups, 1, "a\nb\nc\n");
+}
+
+static void renumber_skips_block_comment(void **state)
+{
+	/* Old line 2 opens a comment that line 3 closes: the directive waits for line 4. */
+	const struct build_line_group groups[] = { { 1, 1, 1 }, { 3, 4, 5 } };
+
+	(void)state;
+	check_renumbered("a\n/* x\ny */\nz\n", groups, 2, "a\n/* x\ny */\n#line 6\nz\n");
+}
+
+static void renumber_skips_continued_line(void **state)
+{
+	/* Line 2 ends a macro line with a backslash, so line 3 is part of it. */
+	const struct build_line_group groups[] = { { 1, 1, 1 }, { 3, 4, 6 } };
+
+	(void)state;
+	check_renumbered("a\n#define M 1 \\\n + 2\nz\n", groups, 2,
+			 "a\n#define M 1 \\\n + 2\n#line 7\nz\n");
+}
+
+static void renumber_ignores_comment_in_string(void **state)
+{
+	/* A comment opener inside a string literal opens no comment. */
+	const struct build_line_group groups[] = { { 1, 1, 1 }, { 2, 2, 5 } };
+
+	(void)state;
+	check_renumbered("s = \"/*\";\nz\n", groups, 2, "s = \"/*\";\n#line 5\nz\n");
+}
+
 static void absolute_paths(void **state)
 {
 	char *a = build_absolute_path("/src", "./x.c");
@@ -270,6 +333,11 @@ int main(void)
 		cmocka_unit_test(replay_drops_dependencies),
 		cmocka_unit_test(replay_adds_pie),
 		cmocka_unit_test(replay_adds_debug_types),
+		cmocka_unit_test(renumber_after_insertion),
+		cmocka_unit_test(renumber_unchanged_file),
+		cmocka_unit_test(renumber_skips_block_comment),
+		cmocka_unit_test(renumber_skips_continued_line),
+		cmocka_unit_test(renumber_ignores_comment_in_string),
 		cmocka_unit_test(absolute_paths),
 		cmocka_unit_test(records_round_trip),
 		cmocka_unit_test(records_reject_bad_escape),

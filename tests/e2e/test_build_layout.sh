@@ -16,6 +16,13 @@ expect_match "$out" "function tally_hits uses it through variable current_tally"
 expect_match "$out" "keeps the old layout" "says why"
 [ -e "$WORK/struct-member.suture" ] && fail "a patch was written for a changed struct layout"
 
+# A struct that only reaches the changed function through a parameter.
+build_fix struct-param demo struct-param
+expect_eq "$BUILD_RC" 19 "exit code for a changed parameter struct"
+expect_match "$(cat "$WORK/struct-param.out")" \
+	"layout of struct span \(data.c, 16 bytes before the diff, 24 after\), and the patched function span_width uses it;" \
+	"names the struct and the function"
+
 # The same at -O0 and with clang, whose debug information is laid out differently.
 deploy_demo CFLAGS="-O0 -g"
 build_fix struct-member-o0 demo struct-member

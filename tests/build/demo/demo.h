@@ -23,5 +23,7 @@ long spread_narrow(long v);
 long tally_hits(void);
 long limit_offset(long x);
 int line_here(void);
+struct span;
+long span_width(const struct span *s);
 
 #endif

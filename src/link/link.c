@@ -332,7 +332,10 @@ static void free_linker(struct linker *l)
 		free(l->part_data[part]);
 	free(l->stubs);
 	free(l->slots);
+	for (size_t i = 0; l->names && i < l->nnames; i++)
+		free(l->names[i].versioned);
 	free(l->names);
+	link_free_versions(l);
 	free(l->new_object);
 	free(l->new_symbol);
 	link_free_objects(l);

@@ -79,6 +79,8 @@ struct link_name {
 	struct elf_symbol target_sym;
 	int got_state;         /* 0 not looked up, 1 the target has a GOT entry for it, -1 not */
 	uint64_t got_vaddr;    /* link-time address of that GOT entry */
+	char *versioned;       /* "name@VERSION" for a dynamic symbol, once looked up */
+	int version_state;     /* 0 not looked up, 1 found, -1 not */
 };
 
 /* Resolved target of a symbol reference, in the terms of struct patch_reloc. */
@@ -132,6 +134,9 @@ struct linker {
 	/* The unwind table in RODATA and its registration space in BSS; size 0 without one. */
 	uint64_t eh_frame_offset, eh_frame_size;
 	uint64_t eh_frame_reg_offset;
+	struct elf_file **needed; /* the target's DT_NEEDED libraries found on this machine */
+	size_t nneeded;
+	int needed_loaded;
 };
 
 /* Record a one-line failure in l->err and return `rc`. */
@@ -143,6 +148,16 @@ int link_load_object(struct linker *l, size_t index, const char *path);
 void link_free_objects(struct linker *l);
 const char *link_symbol_name(const struct link_object *o, const GElf_Sym *sym);
 int link_get_symbol(struct linker *l, size_t object, size_t index, GElf_Sym *sym);
+
+/* link_version.c */
+/*
+ * Name a dynamic symbol with the version that the target's own libraries
+ * (DT_NEEDED, found on this machine) define as its default, e.g.
+ * "getpid@GLIBC_2.2.5", so that apply binds the same version even where a
+ * later default exists.  Returns the plain name when none is found.
+ */
+const char *link_versioned_name(struct linker *l, struct link_name *n);
+void link_free_versions(struct linker *l);
 
 /* link_symbols.c */
 int link_index_names(struct linker *l);

@@ -338,7 +338,7 @@ static int resolve_name(struct linker *l, struct link_name *n, struct link_targe
 		 * where the static linker would have used 0.
 		 */
 		out->kind = PATCH_TARGET_SYMBOL;
-		out->symbol = n->name;
+		out->symbol = link_versioned_name(l, n);
 		if (l->in->use_target_got && n->got_state == 0) {
 			r = link_find_target_got(l, n->name, &n->got_vaddr);
 			if (r < 0)

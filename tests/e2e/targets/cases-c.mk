@@ -15,3 +15,10 @@ $(OUT)/libhidden.so: libhidden_a.c libhidden_b.c
 $(OUT)/usehidden: usehidden.c $(OUT)/libhidden.so
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -o $@ $< -L$(OUT) -lhidden -Wl,-rpath,'$$ORIGIN'
+
+# Signal delivery while patching.
+TARGETS += $(OUT)/signals
+
+$(OUT)/signals: signals.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -o $@ $<

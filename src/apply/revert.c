@@ -200,8 +200,8 @@ int engine_revert(const struct patch *p, pid_t pid, const struct engine_opts *o,
 			engine_keep_mapping(&ps, ap, r);
 		else if (ret)
 			code = engine_fail(r, EXIT_INTERNAL, "the original code of process %d is back, "
-					   "but unmapping the patch failed; run the command again",
-					   (int)pid);
+					   "but unmapping the patch failed (%s); run the command again",
+					   (int)pid, strerror(-ret));
 	}
 	threads_detach(&set);
 	threads_free(&set);

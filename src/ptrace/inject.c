@@ -107,19 +107,23 @@ static size_t build_site_code(uint8_t *code, const struct user_regs_struct *r)
 	return n;
 }
 
+/* A signal-delivery-stop came before the injected call started. */
+#define SIGNAL_FIRST 1
+
 /*
  * Let the thread run the site's `syscall` under PTRACE_SYSCALL and collect
  * its entry and exit stops.  Syscall-stops are not signals: had we
  * single-stepped instead, the thread would wait in a SIGTRAP
  * signal-delivery-stop, and if suture died there the kernel would deliver
- * that SIGTRAP and kill the target.  Other signals that arrive meanwhile are
- * queued again afterwards.
+ * that SIGTRAP and kill the target.  A signal dequeued on the way to the
+ * call is reported as SIGNAL_FIRST with *sig set; the thread then sits in
+ * that signal's delivery stop, and nothing has run yet.
  */
-static int run_site_syscall(struct thread *t, uint64_t site_addr, int *requeue)
+static int run_site_syscall(struct thread *t, uint64_t site_addr, int *sig)
 {
 	int seen_entry = 0;
 
-	for (int tries = 0; tries < 16; tries++) {
+	for (int tries = 0; tries < 8; tries++) {
 		int status;
 		if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
 			return -errno;
@@ -132,9 +136,14 @@ static int run_site_syscall(struct thread *t, uint64_t site_addr, int *requeue)
 		if (!WIFSTOPPED(status))
 			continue;
 		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			if ((status >> 16) == 0)
-				*requeue = WSTOPSIG(status);
-			continue;
+			/* An interrupt stop still pending from an earlier
+			 * PTRACE_INTERRUPT: nothing ran, go on. */
+			if ((status >> 16) == PTRACE_EVENT_STOP && !seen_entry)
+				continue;
+			if ((status >> 16) != 0 || seen_entry)
+				return -EPROTO;
+			*sig = WSTOPSIG(status);
+			return SIGNAL_FIRST;
 		}
 		struct user_regs_struct now;
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &now) < 0)
@@ -148,33 +157,80 @@ static int run_site_syscall(struct thread *t, uint64_t site_addr, int *requeue)
 	return -EAGAIN;
 }
 
+/*
+ * Put the thread back into a plain interrupt stop with registers `regs`,
+ * which are the ones it had when we stopped it: a syscall it was blocked in
+ * still shows -ERESTART* in rax, and the kernel decides on resume, as it
+ * would have, between restarting it and failing it with EINTR for a signal
+ * handler.  That decision is only taken on the way out of a signal stop, so
+ * the thread is led through one: PTRACE_INTERRUPT, then PTRACE_CONT.
+ * `sig`, the signal of the stop the thread is in (or 0), and signals met on
+ * the way are delivered with the thread's own registers; then `regs` is
+ * whatever state the thread reached.
+ */
+static int park(struct thread *t, struct user_regs_struct *regs, int sig)
+{
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, regs) < 0 ||
+	    ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
+		return -errno;
+	for (int tries = 0; tries < 64; tries++) {
+		int status;
+		if (ptrace(PTRACE_CONT, t->tid, 0, sig) < 0)
+			return -errno;
+		if (waitpid(t->tid, &status, __WALL) < 0)
+			return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->state = THREAD_GONE;
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return ptrace(PTRACE_GETREGS, t->tid, 0, regs) < 0 ? -errno : 0;
+		sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+	}
+	return -EAGAIN;
+}
+
 int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 		   const uint64_t args[6], int64_t *result)
 {
-	struct user_regs_struct own = t->regs, call;
+	struct user_regs_struct orig = t->regs, own, call;
 	uint8_t code[INJECT_CODE_MAX];
-	int requeue = 0;
+	int ret = -EAGAIN, sig = 0;
 
-	resolve_restart(&own);
-	size_t len = build_site_code(code, &own);
-	int ret = proc_mem_write(site->memfd, site->addr, code, len);
-	if (ret)
-		return ret;
+	for (int tries = 0; tries < 8 && ret == -EAGAIN; tries++) {
+		own = orig;
+		resolve_restart(&own);
+		size_t len = build_site_code(code, &own);
+		ret = proc_mem_write(site->memfd, site->addr, code, len);
+		if (ret)
+			return ret;
 
-	call = own;
-	call.rax = (unsigned long long)nr;
-	call.rdi = args[0];
-	call.rsi = args[1];
-	call.rdx = args[2];
-	call.r10 = args[3];
-	call.r8 = args[4];
-	call.r9 = args[5];
-	call.rip = site->addr;
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
+		call = own;
+		call.rax = (unsigned long long)nr;
+		call.rdi = args[0];
+		call.rsi = args[1];
+		call.rdx = args[2];
+		call.r10 = args[3];
+		call.r8 = args[4];
+		call.r9 = args[5];
+		call.rip = site->addr;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0)
+			return -errno;
 
-	fault_point("injecting");
-	ret = run_site_syscall(t, site->addr, &requeue);
+		fault_point("injecting");
+		ret = run_site_syscall(t, site->addr, &sig);
+		if (ret != SIGNAL_FIRST)
+			break;
+		/* Deliver the signal with the thread's own registers, so its
+		 * handler sees the real context and its siginfo is kept, then
+		 * take the thread back and try again. */
+		ret = park(t, &orig, sig);
+		if (ret)
+			return ret;
+		ret = -EAGAIN;
+	}
 	if (ret == 0) {
 		struct user_regs_struct after;
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &after) < 0)
@@ -182,13 +238,10 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 		else
 			*result = (int64_t)after.rax;
 	}
-	if (t->state != THREAD_GONE && ptrace(PTRACE_SETREGS, t->tid, 0, &own) < 0 && !ret)
-		ret = -errno;
+	if (t->state == THREAD_GONE)
+		return -ESRCH;
+	int parked = park(t, &orig, 0);
 	if (t->state != THREAD_GONE)
-		t->regs = own;
-	/* NOTE: a signal that arrived during the step is sent again with
-	 * tgkill, so its siginfo (sender, value) is not preserved. */
-	if (requeue)
-		syscall(SYS_tgkill, (int)t->tgid, (int)t->tid, requeue);
-	return ret;
+		t->regs = orig;
+	return ret ? ret : parked;
 }

@@ -25,7 +25,7 @@ while kill -0 "$patcher" 2>/dev/null; do
 	kill -s RTMIN+1 "$pid"
 	sent=$((sent + 1))
 done
-wait "$patcher" || fail "an apply or revert failed while signals arrived"
+wait "$patcher" || fail "an apply or revert failed while signals arrived: $(grep -v WARNING "$WORK/suture.err" | tail -3)"
 [ $sent -ge 50 ] || fail "only $sent signals were sent while patching"
 
 # Let the last signals be handled, then compare.

@@ -44,7 +44,8 @@ __attribute__((noipa)) int parse_value(int x)
 __attribute__((noipa)) void wait_step()
 {
 	StepMark mark;
-	usleep(1000); // a cancellation point
+	// A cancellation point that lasts until the cancel: one call, one mark.
+	sleep(600);
 }
 
 // Counting after the call keeps backtrace() from being a tail call, so this

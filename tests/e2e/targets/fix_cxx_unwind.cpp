@@ -29,7 +29,7 @@ int parse_value(int x)
 void wait_step()
 {
 	NewStepMark mark;
-	usleep(1000);
+	sleep(600);
 }
 
 int take_trace(void **frames, int max)

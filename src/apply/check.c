@@ -60,7 +60,7 @@ static int scan_words(const uint64_t *words, size_t count, struct span sp,
 /*
  * The scan is conservative: any word on the live stack that points inside a
  * replaced function counts.  A thread it flags is walked exactly with its
- * CFI (unwind_check.c); only when that walk cannot finish does a stale
+ * CFI (unwind_check.c).  Only when that walk cannot finish does a stale
  * copy of such an address keep the patch out until --timeout.
  * LIMITATION: frames of a thread running a handler on a sigaltstack are only
  * seen on the alternate stack.

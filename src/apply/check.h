@@ -10,10 +10,10 @@
 
 /*
  * Code no thread may be executing or due to return into.  For a replaced
- * function the entry itself is allowed (entry_ok): a thread about to execute
+ * function the entry itself is allowed (entry_ok).  A thread about to execute
  * the first instruction will execute the new jump instead, which is a call of
- * the new function with the same arguments; and a word equal to the entry on
- * a stack is a function pointer, not a return address.
+ * the new function with the same arguments.  A word equal to the entry on a
+ * stack is a function pointer, not a return address.
  */
 struct busy_range {
 	uint64_t lo, hi;

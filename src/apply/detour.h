@@ -2,9 +2,9 @@
  * Switch stubs: the code that makes a multi-function switch atomic.
  *
  * During the switch each replaced entry first gets a jump to its stub.  The
- * stub tests one flag byte in the patch record: while it is 0 the stub runs
+ * stub tests one flag byte in the patch record.  While it is 0, the stub runs
  * the entry's original first instructions, relocated, and jumps back into the
- * old function; once suture sets the flag, every stub goes to the new code.
+ * old function.  Once suture sets the flag, every stub goes to the new code.
  * One byte write thus switches all functions at once, and a suture killed at
  * any point leaves each function entirely old or entirely new, consistently.
  */

@@ -116,8 +116,8 @@ static struct elf_file *scope_open(struct symbol_scope *s, size_t i)
 /*
  * The implementation an IFUNC resolver picks for this CPU.  Running the
  * target's resolver would run its code, so suture resolves the symbol in its
- * own process instead and accepts the result only if it comes from the very
- * same library build as the target's (same build-id), then moves it to the
+ * own process instead.  It accepts the result only if it comes from the very
+ * same library build as the target's (same build-id), and moves it to the
  * target's load address.  NOTE: a target started with other GLIBC_TUNABLES
  * (hardware capability masks) may have picked another implementation.
  */

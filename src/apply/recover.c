@@ -36,9 +36,9 @@ static struct busy_range stubs_range(const struct record *rec)
 }
 
 /*
- * An apply killed while switching: before the flag was set every function
- * still behaves as old (entry bytes or stub), so roll back; after it, every
- * function behaves as new, so complete.
+ * Finish an apply killed while switching.  Before the flag was set, every
+ * function still behaves as old (entry bytes or stub), so roll back.  After
+ * it, every function behaves as new, so complete.
  */
 static int finish_switch(struct process_state *ps, struct thread_set *set,
 			 struct applied_patch *ap, const struct engine_opts *o,

@@ -1,4 +1,4 @@
-/* The state of one live process as suture sees it: objects and applied patches. */
+/* The state of one live process as suture reads it: objects and applied patches. */
 #ifndef SUTURE_STATE_H
 #define SUTURE_STATE_H
 

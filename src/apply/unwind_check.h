@@ -15,9 +15,9 @@
 
 /*
  * Walk the frames of stopped thread `tid` of `pid`.  Returns 0 when the walk
- * reached the outermost frame and no return address lies in `ranges`, 1
- * when one does (report filled), or a negative errno when the walk could
- * not be completed, in which case the caller keeps the conservative verdict.
+ * reached the outermost frame and no return address lies in `ranges`, and 1
+ * when one does (report filled).  Returns a negative errno when the walk
+ * could not be completed; the caller then keeps the conservative verdict.
  */
 int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
 			struct busy_report *report);

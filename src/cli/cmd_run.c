@@ -3,7 +3,7 @@
  *
  * The child waits on a pipe until we have seized it, then executes the
  * program.  At the exec event the dynamic loader has not run yet, so we put
- * a breakpoint at the program's entry point (AT_ENTRY): when it is reached,
+ * a breakpoint at the program's entry point (AT_ENTRY).  When it is reached,
  * the loader has mapped every library the program links against, and main
  * has not run.  The patches are applied there with the process stopped,
  * and the program goes on.
@@ -130,7 +130,7 @@ static int wait_for_stop(pid_t pid)
 /*
  * Start the program and run it up to its entry point.  On success the child
  * is seized, stopped in an interrupt stop with rip at the entry, and `set`
- * holds its one thread.
+ * contains its one thread.
  */
 static int start_to_entry(char **argv, struct thread_set *set, pid_t *child_out)
 {

@@ -42,7 +42,7 @@ int inject_site_set_string(struct inject_site *site, const char *s)
 /*
  * Turn the registers of a thread stopped at a syscall exit into the plain
  * user-mode state the kernel would resume it in.  A syscall interrupted by
- * the ptrace stop returns -ERESTART* in rax; on resume the kernel restarts it
+ * the ptrace stop returns -ERESTART* in rax.  On resume the kernel restarts it
  * by rewinding rip over the 2-byte `syscall` and reloading rax, but only if
  * orig_rax still names a syscall.  Doing that rewind here, with orig_rax = -1,
  * gives a state that is valid both for the kernel (no second rewind) and for
@@ -116,7 +116,7 @@ static size_t build_site_code(uint8_t *code, const struct user_regs_struct *r)
  * single-stepped instead, the thread would wait in a SIGTRAP
  * signal-delivery-stop, and if suture died there the kernel would deliver
  * that SIGTRAP and kill the target.  A signal dequeued on the way to the
- * call is reported as SIGNAL_FIRST with *sig set; the thread then sits in
+ * call is reported as SIGNAL_FIRST with *sig set.  The thread then waits in
  * that signal's delivery stop, and nothing has run yet.
  */
 static int run_site_syscall(struct thread *t, uint64_t site_addr, int *sig)
@@ -159,9 +159,9 @@ static int run_site_syscall(struct thread *t, uint64_t site_addr, int *sig)
 
 /*
  * Put the thread back into a plain interrupt stop with registers `regs`,
- * which are the ones it had when we stopped it: a syscall it was blocked in
- * still shows -ERESTART* in rax, and the kernel decides on resume, as it
- * would have, between restarting it and failing it with EINTR for a signal
+ * the ones it had when we stopped it.  A syscall it was blocked in still
+ * shows -ERESTART* in rax, so on resume the kernel decides, as it would
+ * have, between restarting it and failing it with EINTR for a signal
  * handler.  That decision is only taken on the way out of a signal stop, so
  * the thread is led through one: PTRACE_INTERRUPT, then PTRACE_CONT.
  * `sig`, the signal of the stop the thread is in (or 0), and signals met on
@@ -223,8 +223,8 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 		ret = run_site_syscall(t, site->addr, &sig);
 		if (ret != SIGNAL_FIRST)
 			break;
-		/* Deliver the signal with the thread's own registers, so its
-		 * handler sees the real context and its siginfo is kept, then
+		/* Deliver the signal with the thread's own registers, so that its
+		 * handler gets the real context and its siginfo is kept.  Then
 		 * take the thread back and try again. */
 		ret = park(t, &orig, sig);
 		if (ret)

@@ -1,7 +1,8 @@
-# Only patches signed by a trusted key are applied.  A signed file with any
-# byte changed, an unsigned file, a file signed by an untrusted key, and a
-# trusted directory that others can write are each refused with their own
-# exit code before suture attaches to the target, whose code stays unchanged.
+# Only patches signed by a trusted key are applied.  Each of these is
+# rejected with its own exit code before suture attaches to the target: a
+# signed file with any byte changed, an unsigned file, a file signed by an
+# untrusted key, and a trusted directory that others can write.  The
+# target's code stays unchanged.
 source "$(dirname "$0")/lib.sh"
 
 keys=$WORK/keys

@@ -1,4 +1,4 @@
-# A thread whose stack holds a stale address inside the function being
+# A thread whose stack contains a stale address inside the function being
 # replaced (a local variable, not a return address) must not keep the patch
 # out: the frames are walked exactly.  A thread really blocked inside a
 # function being replaced still makes apply fail with EXIT_BUSY.

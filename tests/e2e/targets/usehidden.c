@@ -1,4 +1,4 @@
-/* Test target: answers "call N" with hidden_api(N) from libhidden.so. */
+/* Test target: replies to "call N" with hidden_api(N) from libhidden.so. */
 #include <stdio.h>
 
 int hidden_api(int x);

@@ -10,6 +10,7 @@
 
 #include "build/build.h"
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "util/exitcode.h"
 #include "util/log.h"
 
@@ -127,7 +128,7 @@ static int check_options(const struct build_options *o)
 	struct stat st;
 
 	if (missing) {
-		report_error("missing %s; run 'suture build --help' for the options", missing);
+		cli_usage_error("build", "missing %s", missing);
 		return EXIT_USAGE;
 	}
 	if (stat(o->src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -170,30 +171,17 @@ static int parse_options(int argc, char **argv, struct build_cli *b)
 	int opt, rc;
 
 	optind = 0; /* glibc: restart scanning, in case getopt ran before in this process */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
+	while ((opt = cli_next_option("build", argc, argv, "o:vh", longopts)) != -1) {
 		if (opt == 'h') {
 			print_usage(stdout);
 			return -1;
-		}
-		if (opt == ':') {
-			report_error("option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-		if (opt == '?') {
-			report_error("unknown option '%s'; run 'suture build --help' for the options",
-				     argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 		rc = handle_option(b, opt, optarg);
 		if (rc != EXIT_OK)
 			return rc;
 	}
-	if (optind < argc) {
-		report_error("unexpected argument '%s'; run 'suture build --help' for the options",
-			     argv[optind]);
+	if (cli_check_operands("build", argc, argv, NULL) != EXIT_OK)
 		return EXIT_USAGE;
-	}
 	return check_options(&b->opt);
 }
 

@@ -1,10 +1,10 @@
 /* suture info: describe a patch file without applying or verifying it. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "patch/patch.h"
 #include "trust/json.h"
 #include "trust/trust.h"
@@ -164,21 +164,18 @@ int cmd_info(int argc, char **argv)
 	int json = 0, opt, status;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((opt = cli_next_option("info", argc, argv, "h", options)) != -1) {
 		if (opt == 'j') {
 			json = 1;
 		} else if (opt == 'h') {
 			print_usage(stdout);
 			return EXIT_OK;
 		} else {
-			print_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		print_usage(stderr);
+	if (cli_check_operands("info", argc, argv, "patch file") != EXIT_OK)
 		return EXIT_USAGE;
-	}
 
 	status = patch_load_file(argv[optind], &p, err, sizeof(err));
 	if (status != EXIT_OK) {

@@ -1,9 +1,9 @@
 /* suture keygen: create an Ed25519 key pair for signing patches. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "patch/patch.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
@@ -33,19 +33,20 @@ int cmd_keygen(int argc, char **argv)
 	int opt, rc;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+	while ((opt = cli_next_option("keygen", argc, argv, "ho:", options)) != -1) {
 		if (opt == 'o') {
 			prefix = optarg;
 		} else if (opt == 'h') {
 			print_usage(stdout);
 			return EXIT_OK;
 		} else {
-			print_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (!prefix || optind != argc) {
-		print_usage(stderr);
+	if (cli_check_operands("keygen", argc, argv, NULL) != EXIT_OK)
+		return EXIT_USAGE;
+	if (!prefix) {
+		cli_usage_error("keygen", "missing --out");
 		return EXIT_USAGE;
 	}
 

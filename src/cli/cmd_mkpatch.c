@@ -1,13 +1,13 @@
 /* suture mkpatch: link replacement objects against a target into a patch file. */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "link/link.h"
 #include "patch/patch.h"
 #include "util/exitcode.h"
@@ -152,7 +152,7 @@ static int check_required(const struct mkpatch_options *o)
 	const char *missing = first_missing_option(o);
 
 	if (missing) {
-		report_error("missing %s; run 'suture mkpatch --help' for the options", missing);
+		cli_usage_error("mkpatch", "missing %s", missing);
 		return EXIT_USAGE;
 	}
 	if (o->name && (!o->name[0] || has_control_chars(o->name))) {
@@ -179,30 +179,17 @@ static int parse_options(int argc, char **argv, struct mkpatch_options *o)
 	int opt, rc;
 
 	optind = 0; /* glibc: restart scanning, in case getopt ran before in this process */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
+	while ((opt = cli_next_option("mkpatch", argc, argv, "o:vh", longopts)) != -1) {
 		if (opt == 'h') {
 			print_usage(stdout);
 			return -1;
-		}
-		if (opt == ':') {
-			report_error("option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-		if (opt == '?') {
-			report_error("unknown option '%s'; run 'suture mkpatch --help' for the options",
-				     argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 		rc = handle_option(o, opt, optarg);
 		if (rc != EXIT_OK)
 			return rc;
 	}
-	if (optind < argc) {
-		report_error("unexpected argument '%s'; run 'suture mkpatch --help' for the options",
-			  argv[optind]);
+	if (cli_check_operands("mkpatch", argc, argv, NULL) != EXIT_OK)
 		return EXIT_USAGE;
-	}
 	return check_required(o);
 }
 

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "apply/engine.h"
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "cli/usage.h"
 #include "proc/proc.h"
 #include "ptrace/ptrace.h"
 #include "trust/trust.h"
@@ -56,9 +56,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->trusted_dir = TRUST_DEFAULT_DIR;
 	o->journal = JOURNAL_DEFAULT_PATH;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	optind = 0;
+	while ((c = cli_next_option("run", argc, argv, "+vh", longopts)) != -1) {
 		switch (c) {
 		case 'p':
 			if (o->npatches == MAX_PATCHES) {
@@ -78,14 +77,12 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			       "Starts COMMAND with the patches applied, in order, before its main().\n");
 			exit(EXIT_OK);
 		default:
-			fprintf(stderr, "suture run: unknown option '%s'; run 'suture run --help'\n",
-				argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "suture run: missing command; usage: suture run --patch FIX.suture "
-			"-- COMMAND [ARG]...\n");
+		cli_usage_error("run", "missing the command to start, as in 'suture run --patch "
+				"FIX.suture -- COMMAND [ARG]...'");
 		return EXIT_USAGE;
 	}
 	o->argv = argv + optind;

@@ -1,8 +1,8 @@
 /* suture sign: add or replace the signature of a patch file. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
 
@@ -30,19 +30,20 @@ int cmd_sign(int argc, char **argv)
 	int opt, status;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "hk:", options, NULL)) != -1) {
+	while ((opt = cli_next_option("sign", argc, argv, "hk:", options)) != -1) {
 		if (opt == 'k') {
 			key_path = optarg;
 		} else if (opt == 'h') {
 			print_usage(stdout);
 			return EXIT_OK;
 		} else {
-			print_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (!key_path || optind != argc - 1) {
-		print_usage(stderr);
+	if (cli_check_operands("sign", argc, argv, "patch file") != EXIT_OK)
+		return EXIT_USAGE;
+	if (!key_path) {
+		cli_usage_error("sign", "missing --key");
 		return EXIT_USAGE;
 	}
 

@@ -1,8 +1,8 @@
 /* suture verify: check a patch file's signature against the trusted keys. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "patch/patch.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
@@ -34,21 +34,18 @@ int cmd_verify(int argc, char **argv)
 	int opt, status;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((opt = cli_next_option("verify", argc, argv, "h", options)) != -1) {
 		if (opt == 't') {
 			trusted_dir = optarg;
 		} else if (opt == 'h') {
 			print_usage(stdout);
 			return EXIT_OK;
 		} else {
-			print_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		print_usage(stderr);
+	if (cli_check_operands("verify", argc, argv, "patch file") != EXIT_OK)
 		return EXIT_USAGE;
-	}
 	path = argv[optind];
 
 	status = patch_load_file(path, &p, err, sizeof(err));

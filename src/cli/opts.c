@@ -3,13 +3,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "apply/state.h"
+#include "cli/usage.h"
 #include "trust/json.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
@@ -71,9 +71,8 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 	o->timeout_sec = 5.0;
 	o->journal = JOURNAL_DEFAULT_PATH;
 	o->trusted_dir = TRUST_DEFAULT_DIR;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	optind = 0;
+	while ((c = cli_next_option(what, argc, argv, "vh", longopts)) != -1) {
 		pid_t pid;
 		char *end;
 		switch (c) {
@@ -109,25 +108,17 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 			print_help(what, stdout);
 			exit(EXIT_OK);
 		default:
-			fprintf(stderr, "suture %s: unknown option '%s'; run 'suture %s --help'\n", what,
-				argv[optind - 1], what);
 			return EXIT_USAGE;
 		}
 	}
+	if (cli_check_operands(what, argc, argv, need_patch ? "patch file" : NULL) != EXIT_OK)
+		return EXIT_USAGE;
 	if (need_patch) {
-		if (optind != argc - 1) {
-			fprintf(stderr, "suture %s: expected one patch file; run 'suture %s --help'\n",
-				what, what);
-			return EXIT_USAGE;
-		}
 		o->patch_path = argv[optind];
 		if (!o->all == !o->npids) {
-			fprintf(stderr, "suture %s: give either --pid N or --all\n", what);
+			cli_usage_error(what, "give either --pid N or --all");
 			return EXIT_USAGE;
 		}
-	} else if (optind != argc) {
-		fprintf(stderr, "suture %s: unexpected argument '%s'\n", what, argv[optind]);
-		return EXIT_USAGE;
 	}
 	return EXIT_OK;
 }

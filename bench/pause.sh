@@ -73,8 +73,9 @@ start_sleeper() {
 
 # Pause by thread count.
 echo "suture pause (microseconds) over $ROUNDS rounds of apply + revert, $(nproc) CPUs"
-printf '%8s | %10s %10s %10s | %10s %10s %10s | %12s\n' threads \
-	"apply med" "apply p90" "apply max" "revert med" "revert p90" "revert max" "cmd med (ms)"
+printf '%8s | %10s %10s %10s | %10s %10s %10s | %12s | %10s\n' threads \
+	"apply med" "apply p90" "apply max" "revert med" "revert p90" "revert max" "cmd med (ms)" \
+	"floor med"
 for n in $THREADS; do
 	start_sleeper "$n"
 	pid=${PIDS[-1]}
@@ -93,12 +94,15 @@ for n in $THREADS; do
 			fi
 		done
 	done
+	read -r fm _ _ < <("$ROOT/build/bench/ptrace-floor" "$pid" "$ROUNDS") ||
+		die "ptrace-floor on $n threads failed"
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null || true
 	read -r am ap ax < <(stats "$WORK/apply.us")
 	read -r rm rp rx < <(stats "$WORK/revert.us")
 	read -r cm _ _ < <(stats "$WORK/cmd.ms")
-	printf '%8s | %10s %10s %10s | %10s %10s %10s | %12s\n' "$n" "$am" "$ap" "$ax" "$rm" "$rp" "$rx" "$cm"
+	printf '%8s | %10s %10s %10s | %10s %10s %10s | %12s | %10s\n' "$n" "$am" "$ap" "$ax" "$rm" \
+		"$rp" "$rx" "$cm" "$fm"
 done
 
 # --all over many single-threaded processes.

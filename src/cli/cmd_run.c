@@ -215,6 +215,7 @@ static int start_to_entry(char **argv, struct thread_set *set, pid_t *child_out)
 	set->threads[0].state = THREAD_STOPPED;
 	if (ptrace(PTRACE_GETREGS, child, 0, &set->threads[0].regs) < 0)
 		return -errno;
+	set->threads[0].regs_read = 1;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "ptrace/ptrace.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,46 @@ static void wait_timer_disarm(void)
 {
 	struct itimerval it = { { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * Run suture at the lowest real-time priority while it holds the threads of
+ * a big process stopped.  At normal priority, each thread it wakes to stop
+ * or resume preempts it, so every ptrace call waits behind a context switch.
+ * With few threads it is the other way round: a woken thread that cannot
+ * preempt suture goes to another CPU, and waking an idle CPU costs more.
+ * Measured on 2 CPUs: 1000 threads paused 17 ms at normal priority and
+ * 13 ms at SCHED_FIFO, 1 thread 115 us and 175 us.  Without the privilege
+ * (EPERM), suture runs at normal priority.
+ */
+#define PRIORITY_MIN_THREADS 8
+
+static void priority_raise(struct thread_set *set)
+{
+	struct sched_param fifo = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+	struct sched_param old;
+
+	if (set->raised || set->count < PRIORITY_MIN_THREADS)
+		return;
+	set->saved_policy = sched_getscheduler(0);
+	if (set->saved_policy < 0 || sched_getparam(0, &old) < 0)
+		return;
+	set->saved_priority = old.sched_priority;
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo) == 0)
+		set->raised = 1;
+	else
+		log_debug("running the pause at normal priority: %s", strerror(errno));
+}
+
+static void priority_restore(struct thread_set *set)
+{
+	struct sched_param old = { .sched_priority = set->saved_priority };
+
+	if (!set->raised)
+		return;
+	if (sched_setscheduler(0, set->saved_policy, &old) < 0)
+		log_warn("failed to restore suture's scheduling policy: %s", strerror(errno));
+	set->raised = 0;
 }
 
 static struct thread *find_thread(struct thread_set *set, pid_t tid)
@@ -186,7 +227,12 @@ static void note_wait_status(struct thread *t, int status)
 	}
 }
 
-/* Wait until thread `t`, interrupted, reports its stop or its exit. */
+static int read_regs(struct thread *t);
+
+/*
+ * Wait until the interrupted thread `t` reports its stop or its exit.  Its
+ * registers are read right away, while the other threads are still stopping.
+ */
 static int wait_stop(struct thread *t)
 {
 	while (t->interrupted && t->state == THREAD_RUNNING) {
@@ -203,7 +249,7 @@ static int wait_stop(struct thread *t)
 		note_wait_status(t, status);
 	}
 	t->interrupted = 0;
-	return 0;
+	return read_regs(t);
 }
 
 /*
@@ -326,18 +372,22 @@ static int undo_stop_eintr(struct thread *t)
 	return ptrace(PTRACE_SETREGS, t->tid, 0, r) < 0 ? -errno : 0;
 }
 
-static int read_all_regs(struct thread_set *set)
+/*
+ * Read the registers of a thread that has just stopped.  This is its only
+ * stop since it last ran, so a call that failed with EINTR failed because of
+ * this stop, and undo_stop_eintr rewinds it.
+ */
+static int read_regs(struct thread *t)
 {
-	for (size_t i = 0; i < set->count; i++) {
-		struct thread *t = &set->threads[i];
-		if (t->state != THREAD_STOPPED)
-			continue;
-		if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0 || undo_stop_eintr(t) < 0) {
-			if (errno != ESRCH)
-				return -errno;
-			t->state = THREAD_GONE;
-		}
+	if (t->state != THREAD_STOPPED || t->regs_read)
+		return 0;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0 || undo_stop_eintr(t) < 0) {
+		if (errno != ESRCH)
+			return -errno;
+		t->state = THREAD_GONE;
+		return 0;
 	}
+	t->regs_read = 1;
 	return 0;
 }
 
@@ -345,6 +395,7 @@ int threads_stop(struct thread_set *set)
 {
 	int tracer, ret;
 
+	priority_raise(set);
 	/* Repeat until no thread appears: a thread created while the others
 	 * were being stopped is seized and stopped in the next round. */
 	do {
@@ -362,9 +413,7 @@ int threads_stop(struct thread_set *set)
 			return ret;
 	} while (ret > 0);
 
-	if (!threads_live(set))
-		return -ESRCH;
-	return read_all_regs(set);
+	return threads_live(set) ? 0 : -ESRCH;
 }
 
 int thread_stop(struct thread_set *set, size_t i)
@@ -390,14 +439,16 @@ int thread_stop(struct thread_set *set, size_t i)
 		int sig = t->pending_sig;
 		t->pending_sig = 0;
 		t->state = THREAD_RUNNING;
+		t->regs_read = 0;
 		if (ptrace(PTRACE_CONT, t->tid, 0, sig) < 0)
 			return -errno;
 	}
 	if (t->pending_sig)
 		return -EAGAIN;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
-		return -errno;
-	return undo_stop_eintr(t);
+	int ret = read_regs(t);
+	if (ret)
+		return ret;
+	return t->state == THREAD_STOPPED ? 0 : -ESRCH;
 }
 
 void threads_resume(struct thread_set *set)
@@ -410,31 +461,29 @@ void threads_resume(struct thread_set *set)
 		long r = t->group_stop ? ptrace(PTRACE_LISTEN, t->tid, 0, 0)
 				       : ptrace(PTRACE_CONT, t->tid, 0, t->pending_sig);
 		t->state = r < 0 && errno == ESRCH ? THREAD_GONE : THREAD_RUNNING;
+		t->regs_read = 0;
 		t->pending_sig = 0;
 		t->group_stop = 0;
 	}
+	priority_restore(set);
 }
 
 void threads_detach(struct thread_set *set)
 {
-	/* PTRACE_DETACH needs a stopped tracee: stop the running ones first. */
-	int *fresh = calloc(set->count + 1, sizeof(*fresh));
-	for (size_t i = 0; fresh && i < set->count; i++)
-		fresh[i] = set->threads[i].state == THREAD_RUNNING;
+	/* PTRACE_DETACH needs a stopped tracee, so stop the running ones first.
+	 * Collecting their stops also rewinds the calls these stops broke. */
 	if (interrupt_running(set) == 0)
 		collect_stops(set);
 	for (size_t i = 0; i < set->count; i++) {
 		struct thread *t = &set->threads[i];
 		if (t->state == THREAD_GONE)
 			continue;
-		if (fresh && fresh[i] && ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) == 0)
-			undo_stop_eintr(t);
 		if (ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig) < 0 && errno != ESRCH)
 			log_warn("failed to detach from thread %d of process %d: %s", (int)t->tid,
 				 (int)set->pid, strerror(errno));
 		t->state = THREAD_GONE;
 	}
-	free(fresh);
+	priority_restore(set);
 }
 
 void threads_detach_others(struct thread_set *set, size_t keep)
@@ -446,10 +495,12 @@ void threads_detach_others(struct thread_set *set, size_t keep)
 		ptrace(PTRACE_DETACH, t->tid, 0, t->pending_sig);
 		t->state = THREAD_GONE; /* no longer ours */
 	}
+	priority_restore(set);
 }
 
 void threads_free(struct thread_set *set)
 {
+	priority_restore(set);
 	free(set->threads);
 	memset(set, 0, sizeof(*set));
 }

@@ -13,7 +13,7 @@
 
 enum thread_state {
 	THREAD_RUNNING, /* seized, not stopped */
-	THREAD_STOPPED, /* in a ptrace-stop; regs valid */
+	THREAD_STOPPED, /* in a ptrace-stop */
 	THREAD_GONE,    /* exited */
 };
 
@@ -24,6 +24,7 @@ struct thread {
 	int pending_sig;  /* stopped in signal-delivery-stop for this signal */
 	int group_stop;   /* stopped by job control (SIGSTOP and friends) */
 	int interrupted;  /* PTRACE_INTERRUPT sent, stop not collected yet */
+	int regs_read;    /* regs hold this stop's registers */
 	struct user_regs_struct regs;
 };
 
@@ -31,6 +32,9 @@ struct thread_set {
 	pid_t pid;
 	struct thread *threads;
 	size_t count, alloc;
+	int raised;       /* suture runs SCHED_FIFO while it holds the threads stopped */
+	int saved_policy; /* suture's own scheduling policy and priority before that */
+	int saved_priority;
 };
 
 /*

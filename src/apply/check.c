@@ -1,5 +1,6 @@
 #include "apply/check.h"
 #include "apply/unwind_check.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -62,8 +63,6 @@ static int scan_words(const uint64_t *words, size_t count, struct span sp,
  * replaced function counts.  A thread it flags is walked exactly with its
  * CFI (unwind_check.c).  Only when that walk cannot finish does a stale
  * copy of such an address keep the patch out until --timeout.
- * LIMITATION: frames of a thread running a handler on a sigaltstack are only
- * seen on the alternate stack.
  */
 static int scan_stack_from(const struct process_state *ps, const struct thread *t, uint64_t at,
 			   uint64_t end, const struct busy_range *ranges, size_t n,
@@ -100,7 +99,42 @@ struct stack_piece {
 	const struct thread *t;
 	uint64_t at, end; /* live part of the stack: [rsp, end of its mapping) */
 	size_t len;       /* bytes read in the batch */
+	int elsewhere;    /* rsp is not on the thread's own stack */
 };
+
+/*
+ * True when rsp lies on the thread's own stack: the process's main stack,
+ * or a thread stack, which glibc ends with the thread's control block that
+ * fs_base points to.  Anywhere else (a sigaltstack, a coroutine's stack),
+ * the frames the thread returns to later may lie on another mapping.
+ * NOTE: an alternate stack carved out of the thread's own stack mapping
+ * counts as its own stack, so only the part above rsp is scanned.
+ */
+static int on_own_stack(const struct proc_map *m, const struct thread *t)
+{
+	if (m->path && !strcmp(m->path, "[stack]"))
+		return 1;
+	return t->regs.fs_base > t->regs.rsp && t->regs.fs_base < m->end;
+}
+
+/*
+ * Walk the frames of a thread on another stack whose scan found nothing.
+ * The exact walk follows signal frames back to the interrupted stack.
+ */
+static int check_elsewhere(const struct process_state *ps, const struct stack_piece *pc,
+			   const struct busy_range *ranges, size_t nranges,
+			   struct busy_report *report)
+{
+	int ret = unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report);
+
+	if (ret >= 0)
+		return ret;
+	/* NOTE: frames beyond where the walk stopped stay unchecked. */
+	log_warn("process %d thread %d runs on a stack other than its own, and walking its frames "
+		 "failed; frames on its own stack are not checked",
+		 (int)ps->pid, (int)pc->t->tid);
+	return 0;
+}
 
 static int scan_batch(const struct process_state *ps, struct stack_piece *pieces, size_t n,
 		      uint64_t *buf, const struct busy_range *ranges, size_t nranges,
@@ -129,6 +163,8 @@ static int scan_batch(const struct process_state *ps, struct stack_piece *pieces
 		 * an exact walk of the frames can clear the thread. */
 		if (ret == 1 && unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report) == 0)
 			ret = 0;
+		else if (ret == 0 && pc->elsewhere)
+			ret = check_elsewhere(ps, pc, ranges, nranges, report);
 		if (ret)
 			return ret;
 	}
@@ -148,10 +184,10 @@ int check_prepare(size_t threads)
 	return 0;
 }
 
-int check_threads(const struct process_state *ps, const struct thread_set *set,
-		  const struct busy_range *ranges, size_t nranges,
-		  const struct busy_range *jump_sites, size_t nsites, int allow_active,
-		  struct busy_report *report)
+static int check_pass(const struct process_state *ps, const struct thread_set *set,
+		      const struct busy_range *ranges, size_t nranges,
+		      const struct busy_range *jump_sites, size_t nsites, int allow_active,
+		      struct busy_report *report)
 {
 	const struct busy_range *check = allow_active ? jump_sites : ranges;
 	size_t ncheck = allow_active ? nsites : nranges;
@@ -180,7 +216,7 @@ int check_threads(const struct process_state *ps, const struct thread_set *set,
 			return -ENOENT; /* stack not in the mapping list read earlier */
 		uint64_t len = m->end - rsp;
 		pieces[npieces++] = (struct stack_piece){ t, rsp, m->end,
-			(size_t)(len > BATCH_SLICE ? BATCH_SLICE : len) };
+			(size_t)(len > BATCH_SLICE ? BATCH_SLICE : len), !on_own_stack(m, t) };
 		if (npieces == BATCH_IOVS) {
 			int ret = scan_batch(ps, pieces, npieces, buf, check, ncheck, report);
 			if (ret)
@@ -189,4 +225,15 @@ int check_threads(const struct process_state *ps, const struct thread_set *set,
 		}
 	}
 	return npieces ? scan_batch(ps, pieces, npieces, buf, check, ncheck, report) : 0;
+}
+
+int check_threads(const struct process_state *ps, const struct thread_set *set,
+		  const struct busy_range *ranges, size_t nranges,
+		  const struct busy_range *jump_sites, size_t nsites, int allow_active,
+		  struct busy_report *report)
+{
+	int ret = check_pass(ps, set, ranges, nranges, jump_sites, nsites, allow_active, report);
+
+	unwind_check_end();
+	return ret;
 }

@@ -45,8 +45,11 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 	return DWARF_CB_OK;
 }
 
-int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
-			struct busy_report *report)
+/* One Dwfl serves every walk of a check pass: reporting the modules is the slow part. */
+static Dwfl *session;
+static pid_t session_pid;
+
+static Dwfl *session_for(pid_t pid)
 {
 	static char *debuginfo_path;
 	static const Dwfl_Callbacks callbacks = {
@@ -54,22 +57,43 @@ int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, s
 		.find_debuginfo = dwfl_standard_find_debuginfo,
 		.debuginfo_path = &debuginfo_path,
 	};
-	struct walk w = { ranges, n, report, tid, 0, 0 };
-	int ret = -EIO;
 
+	if (session && session_pid == pid)
+		return session;
+	unwind_check_end();
 	Dwfl *dwfl = dwfl_begin(&callbacks);
 	if (!dwfl)
-		return -ENOMEM;
+		return NULL;
 	/* The threads are already stopped under suture's ptrace: libdwfl must
 	 * neither attach nor detach them. */
-	if (dwfl_linux_proc_report(dwfl, pid) == 0 && dwfl_report_end(dwfl, NULL, NULL) == 0 &&
-	    dwfl_linux_proc_attach(dwfl, pid, true) == 0) {
-		int walked = dwfl_getthread_frames(dwfl, tid, on_frame, &w);
-		if (w.hit)
-			ret = 1;
-		else if (walked == 0)
-			ret = 0; /* reached the outermost frame */
+	if (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||
+	    dwfl_linux_proc_attach(dwfl, pid, true) != 0) {
+		dwfl_end(dwfl);
+		return NULL;
 	}
-	dwfl_end(dwfl);
-	return ret;
+	session = dwfl;
+	session_pid = pid;
+	return session;
+}
+
+int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
+			struct busy_report *report)
+{
+	struct walk w = { ranges, n, report, tid, 0, 0 };
+	Dwfl *dwfl = session_for(pid);
+
+	if (!dwfl)
+		return -EIO;
+	int walked = dwfl_getthread_frames(dwfl, tid, on_frame, &w);
+	if (w.hit)
+		return 1;
+	return walked == 0 ? 0 : -EIO; /* 0: reached the outermost frame */
+}
+
+void unwind_check_end(void)
+{
+	if (session)
+		dwfl_end(session);
+	session = NULL;
+	session_pid = 0;
 }

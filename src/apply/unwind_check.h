@@ -22,4 +22,7 @@
 int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
 			struct busy_report *report);
 
+/* Free what the walks of one check pass share; call it once the pass is over. */
+void unwind_check_end(void);
+
 #endif

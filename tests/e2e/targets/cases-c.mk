@@ -22,3 +22,10 @@ TARGETS += $(OUT)/signals
 $(OUT)/signals: signals.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# A signal handler on an alternate stack, above a frame of the replaced function.
+TARGETS += $(OUT)/altstack $(OUT)/fix_altstack.o
+
+$(OUT)/altstack: altstack.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -o $@ $<

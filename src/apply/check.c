@@ -3,12 +3,11 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-
-/* Deeper stacks are read in chunks of this size. */
-#define STACK_CHUNK (256 * 1024)
+#include <unistd.h>
 
 static const struct busy_range *hit(const struct busy_range *ranges, size_t n, uint64_t addr)
 {
@@ -63,44 +62,44 @@ static int scan_words(const uint64_t *words, size_t count, struct span sp,
  * replaced function counts.  A thread it flags is walked exactly with its
  * CFI (unwind_check.c).  Only when that walk cannot finish does a stale
  * copy of such an address keep the patch out until --timeout.
- */
-static int scan_stack_from(const struct process_state *ps, const struct thread *t, uint64_t at,
-			   uint64_t end, const struct busy_range *ranges, size_t n,
-			   struct busy_report *report)
-{
-	static uint64_t *buf;
-	struct span sp = ranges_span(ranges, n);
-
-	if (!buf && !(buf = malloc(STACK_CHUNK)))
-		return -ENOMEM;
-	while (at < end) {
-		size_t len = end - at > STACK_CHUNK ? STACK_CHUNK : (size_t)(end - at);
-		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)at, len };
-		if (process_vm_readv(ps->pid, &local, 1, &remote, 1, 0) != (ssize_t)len &&
-		    proc_mem_read(ps->memfd, at, buf, len))
-			return -EIO;
-		if (scan_words(buf, len / 8, sp, ranges, n, t, report))
-			return 1;
-		at += len;
-	}
-	return 0;
-}
-
-/*
+ *
  * Stacks are read in batches: one process_vm_readv() takes up to
  * BATCH_IOVS threads' stacks, which matters inside the pause when a process
- * has a thousand threads.  A stack deeper than BATCH_SLICE bytes is read on
- * its own for the rest.
+ * has a thousand threads.  A stack deeper than BATCH_SLICE bytes is read in
+ * chunks of STACK_CHUNK for the rest.  From PARALLEL_MIN_THREADS threads on,
+ * a second thread of suture reads and scans half of the stacks.
  */
 #define BATCH_IOVS 512
 #define BATCH_SLICE (16 * 1024)
+#define STACK_CHUNK (256 * 1024)
+#define PARALLEL_MIN_THREADS 128
 
 struct stack_piece {
 	const struct thread *t;
-	uint64_t at, end; /* live part of the stack: [rsp, end of its mapping) */
-	size_t len;       /* bytes read in the batch */
-	int elsewhere;    /* rsp is not on the thread's own stack */
+	uint64_t at, end;          /* live part of the stack: [rsp, end of its mapping) */
+	size_t len;                /* bytes read in the batch */
+	int elsewhere;             /* rsp is not on the thread's own stack */
+	int verdict;               /* of the scan: 0 clean, 1 hit, or a negative errno */
+	struct busy_report report; /* the hit */
 };
+
+/* The buffers of one scanning thread. */
+struct scanner {
+	uint64_t *batch; /* BATCH_IOVS * BATCH_SLICE bytes */
+	uint64_t *chunk; /* STACK_CHUNK bytes */
+	struct iovec local[BATCH_IOVS], remote[BATCH_IOVS];
+};
+
+struct scan_job {
+	const struct process_state *ps;
+	struct scanner *scanner;
+	struct stack_piece *pieces;
+	size_t n;
+	const struct busy_range *ranges;
+	size_t nranges;
+};
+
+static struct scanner scanners[2];
 
 /*
  * True when rsp lies on the thread's own stack: the process's main stack,
@@ -136,52 +135,125 @@ static int check_elsewhere(const struct process_state *ps, const struct stack_pi
 	return 0;
 }
 
-static int scan_batch(const struct process_state *ps, struct stack_piece *pieces, size_t n,
-		      uint64_t *buf, const struct busy_range *ranges, size_t nranges,
-		      struct busy_report *report)
+static int scan_rest(const struct scan_job *job, struct stack_piece *pc, uint64_t at)
 {
-	static struct iovec local[BATCH_IOVS], remote[BATCH_IOVS];
-	struct span sp = ranges_span(ranges, nranges);
-	size_t total = 0;
+	struct span sp = ranges_span(job->ranges, job->nranges);
+	uint64_t *buf = job->scanner->chunk;
 
-	for (size_t i = 0; i < n; i++) {
-		local[i] = (struct iovec){ (char *)buf + total, pieces[i].len };
-		remote[i] = (struct iovec){ (void *)(uintptr_t)pieces[i].at, pieces[i].len };
-		total += pieces[i].len;
-	}
-	int whole = process_vm_readv(ps->pid, local, n, remote, n, 0) == (ssize_t)total;
-	for (size_t i = 0; i < n; i++) {
-		const struct stack_piece *pc = &pieces[i];
-		int ret = whole ? scan_words(local[i].iov_base, pc->len / 8, sp, ranges, nranges,
-					     pc->t, report)
-				: scan_stack_from(ps, pc->t, pc->at, pc->at + pc->len, ranges,
-						  nranges, report);
-		if (!ret && pc->at + pc->len < pc->end)
-			ret = scan_stack_from(ps, pc->t, pc->at + pc->len, pc->end, ranges, nranges,
-					      report);
-		/* A word that looks like a return address may be a stale copy:
-		 * an exact walk of the frames can clear the thread. */
-		if (ret == 1 && unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report) == 0)
-			ret = 0;
-		else if (ret == 0 && pc->elsewhere)
-			ret = check_elsewhere(ps, pc, ranges, nranges, report);
-		if (ret)
-			return ret;
+	while (at < pc->end) {
+		size_t len = pc->end - at > STACK_CHUNK ? STACK_CHUNK : (size_t)(pc->end - at);
+		struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)at, len };
+		if (process_vm_readv(job->ps->pid, &local, 1, &remote, 1, 0) != (ssize_t)len &&
+		    proc_mem_read(job->ps->memfd, at, buf, len))
+			return -EIO;
+		if (scan_words(buf, len / 8, sp, job->ranges, job->nranges, pc->t, &pc->report))
+			return 1;
+		at += len;
 	}
 	return 0;
 }
 
-static uint64_t *batch_buf;
+/* Scan the stack of every piece of the job and record each verdict. */
+static void scan_pieces(const struct scan_job *job)
+{
+	struct scanner *sc = job->scanner;
+	struct span sp = ranges_span(job->ranges, job->nranges);
 
-int check_prepare(size_t threads)
+	for (size_t first = 0; first < job->n; first += BATCH_IOVS) {
+		size_t n = job->n - first < BATCH_IOVS ? job->n - first : BATCH_IOVS;
+		struct stack_piece *pieces = job->pieces + first;
+		size_t total = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			sc->local[i] = (struct iovec){ (char *)sc->batch + total, pieces[i].len };
+			sc->remote[i] = (struct iovec){ (void *)(uintptr_t)pieces[i].at, pieces[i].len };
+			total += pieces[i].len;
+		}
+		int whole = process_vm_readv(job->ps->pid, sc->local, n, sc->remote, n, 0) ==
+			    (ssize_t)total;
+		for (size_t i = 0; i < n; i++) {
+			struct stack_piece *pc = &pieces[i];
+			if (whole)
+				pc->verdict = scan_words(sc->local[i].iov_base, pc->len / 8, sp,
+							 job->ranges, job->nranges, pc->t,
+							 &pc->report);
+			else
+				pc->verdict = scan_rest(job, pc, pc->at);
+			if (whole && !pc->verdict && pc->at + pc->len < pc->end)
+				pc->verdict = scan_rest(job, pc, pc->at + pc->len);
+		}
+	}
+}
+
+static void *scan_thread(void *arg)
+{
+	scan_pieces(arg);
+	return NULL;
+}
+
+/* Scan all pieces, half of them on a second thread when there are many. */
+static void scan_all(const struct process_state *ps, struct stack_piece *pieces, size_t n,
+		     const struct busy_range *ranges, size_t nranges)
+{
+	struct scan_job own = { ps, &scanners[0], pieces, n, ranges, nranges };
+	struct scan_job other = own;
+	pthread_t helper;
+
+	if (n < PARALLEL_MIN_THREADS || !scanners[1].batch) {
+		scan_pieces(&own);
+		return;
+	}
+	own.n = n / 2;
+	other.scanner = &scanners[1];
+	other.pieces = pieces + own.n;
+	other.n = n - own.n;
+	if (pthread_create(&helper, NULL, scan_thread, &other) != 0) {
+		own.n = n;
+		scan_pieces(&own);
+		return;
+	}
+	scan_pieces(&own);
+	pthread_join(helper, NULL);
+}
+
+static int scanner_prepare(struct scanner *sc, size_t threads)
 {
 	size_t slices = threads < BATCH_IOVS ? threads : BATCH_IOVS;
 
-	if (!batch_buf && !(batch_buf = malloc((size_t)BATCH_IOVS * BATCH_SLICE)))
+	if (!sc->batch && !(sc->batch = malloc((size_t)BATCH_IOVS * BATCH_SLICE)))
+		return -ENOMEM;
+	if (!sc->chunk && !(sc->chunk = malloc(STACK_CHUNK)))
 		return -ENOMEM;
 	/* Fault the pages in now rather than inside the pause. */
-	memset(batch_buf, 0, slices * BATCH_SLICE);
+	memset(sc->batch, 0, slices * BATCH_SLICE);
 	return 0;
+}
+
+int check_prepare(size_t threads)
+{
+	int ret = scanner_prepare(&scanners[0], threads);
+
+	if (!ret && threads >= PARALLEL_MIN_THREADS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		ret = scanner_prepare(&scanners[1], (threads + 1) / 2);
+	return ret;
+}
+
+/* Decide on one scanned thread, walking its frames exactly where the scan cannot decide. */
+static int settle(const struct process_state *ps, struct stack_piece *pc,
+		  const struct busy_range *ranges, size_t nranges, struct busy_report *report)
+{
+	if (pc->verdict < 0)
+		return pc->verdict;
+	if (pc->verdict == 0)
+		return pc->elsewhere ? check_elsewhere(ps, pc, ranges, nranges, report) : 0;
+	/* A word that looks like a return address may be a stale copy: an
+	 * exact walk of the frames can clear the thread. */
+	int walked = unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report);
+	if (walked == 0)
+		return 0;
+	if (walked < 0)
+		*report = pc->report;
+	return 1;
 }
 
 static int check_pass(const struct process_state *ps, const struct thread_set *set,
@@ -191,13 +263,19 @@ static int check_pass(const struct process_state *ps, const struct thread_set *s
 {
 	const struct busy_range *check = allow_active ? jump_sites : ranges;
 	size_t ncheck = allow_active ? nsites : nranges;
-	static struct stack_piece pieces[BATCH_IOVS];
-	uint64_t *buf;
-	size_t npieces = 0;
+	static struct stack_piece *pieces;
+	static size_t capacity;
+	size_t n = 0;
 
+	if (set->count > capacity) {
+		struct stack_piece *grown = realloc(pieces, set->count * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		pieces = grown;
+		capacity = set->count;
+	}
 	if (check_prepare(0))
 		return -ENOMEM;
-	buf = batch_buf;
 	for (size_t i = 0; i < set->count; i++) {
 		const struct thread *t = &set->threads[i];
 		if (t->state != THREAD_STOPPED)
@@ -215,16 +293,17 @@ static int check_pass(const struct process_state *ps, const struct thread_set *s
 		if (!m)
 			return -ENOENT; /* stack not in the mapping list read earlier */
 		uint64_t len = m->end - rsp;
-		pieces[npieces++] = (struct stack_piece){ t, rsp, m->end,
-			(size_t)(len > BATCH_SLICE ? BATCH_SLICE : len), !on_own_stack(m, t) };
-		if (npieces == BATCH_IOVS) {
-			int ret = scan_batch(ps, pieces, npieces, buf, check, ncheck, report);
-			if (ret)
-				return ret;
-			npieces = 0;
-		}
+		pieces[n++] = (struct stack_piece){ .t = t, .at = rsp, .end = m->end,
+			.len = (size_t)(len > BATCH_SLICE ? BATCH_SLICE : len),
+			.elsewhere = !on_own_stack(m, t) };
 	}
-	return npieces ? scan_batch(ps, pieces, npieces, buf, check, ncheck, report) : 0;
+	scan_all(ps, pieces, n, check, ncheck);
+	for (size_t i = 0; i < n; i++) {
+		int ret = settle(ps, &pieces[i], check, ncheck, report);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int check_threads(const struct process_state *ps, const struct thread_set *set,

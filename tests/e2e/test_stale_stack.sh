@@ -1,7 +1,9 @@
 # A thread whose stack contains a stale address inside the function being
 # replaced (a local variable, not a return address) must not keep the patch
 # out: the frames are walked exactly.  A thread really blocked inside a
-# function being replaced still makes apply fail with EXIT_BUSY.
+# function being replaced still makes apply fail with EXIT_BUSY.  The
+# second target has 300 more threads, so that two threads of suture scan
+# the stacks, and the blocked thread, started last, is in the second half.
 source "$(dirname "$0")/lib.sh"
 
 mkpatch --target "$T/stale" --object "$T/fix_stale.o" --replace compute \
@@ -20,3 +22,19 @@ expect_match "$(cat "$WORK/suture.err")" "is due to return into waiter" "busy me
 grep -q "memfd:suture:fix-waiter" "/proc/$pid/maps" && fail "the refused patch stayed mapped"
 alive "$pid" || fail "target died"
 expect_eq "$(ask app 'compute 7')" "compute 7 = 700" "compute still patched"
+
+# The same with 300 sleeping threads between the stale thread and the waiter.
+start_target big "$T/stale"
+pid=$PID_big
+expect_eq "$(ask big 'threads 300')" "threads 300 started" "sleeping threads"
+expect_code 0 sut apply "$WORK/compute.suture" --pid "$pid" --timeout 2
+expect_eq "$(ask big 'compute 5')" "compute 5 = 500" "compute after apply, 302 threads"
+expect_eq "$(ask big 'wait')" "waiting" "waiter thread started, 303 threads"
+waiter_tid=$(ls "/proc/$pid/task" | sort -n | tail -1)
+: >"$WORK/suture.err"
+expect_code 8 sut apply "$WORK/waiter.suture" --pid "$pid" --timeout 1
+expect_match "$(cat "$WORK/suture.err")" "thread $waiter_tid is due to return into waiter" \
+	"busy message, 303 threads"
+grep -q "memfd:suture:fix-waiter" "/proc/$pid/maps" && fail "the refused patch stayed mapped"
+alive "$pid" || fail "target with 303 threads died"
+expect_eq "$(ask big 'compute 7')" "compute 7 = 700" "compute still patched, 303 threads"

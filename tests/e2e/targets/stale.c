@@ -3,7 +3,8 @@
  * variable of its own frame, an address inside compute() and sleeps: a
  * stale value that only looks like a return address.  Another thread, on
  * "wait", blocks in read() called from inside waiter(), so it really is due
- * to return into waiter().  Requests on stdin: "compute N", "wait".
+ * to return into waiter().  Requests on stdin: "compute N", "wait", and
+ * "threads N", which starts N more threads that sleep in pause().
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -45,6 +46,14 @@ static void *stale_thread(void *arg)
 	return NULL;
 }
 
+static void *sleeping_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void *waiter_thread(void *arg)
 {
 	(void)arg;
@@ -71,6 +80,14 @@ int main(void)
 			pthread_create(&t, NULL, waiter_thread, NULL);
 			usleep(100000);
 			printf("waiting\n");
+		} else if (sscanf(line, "threads %d", &n) == 1) {
+			pthread_attr_t attr;
+			int started = 0;
+			pthread_attr_init(&attr);
+			pthread_attr_setstacksize(&attr, 64 * 1024);
+			while (started < n && !pthread_create(&t, &attr, sleeping_thread, NULL))
+				started++;
+			printf("threads %d started\n", started);
 		}
 	}
 	return 0;

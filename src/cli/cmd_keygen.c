@@ -53,7 +53,7 @@ int cmd_keygen(int argc, char **argv)
 	rc = trust_keygen(prefix, key_id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "suture: %s\n", err);
-		return rc == -EEXIST ? EXIT_USAGE : patch_exit_for_errno(rc);
+		return rc == -EEXIST ? EXIT_FILE_EXISTS : patch_exit_for_errno(rc);
 	}
 	printf("created %s.key and %s.pub, key id %s\n", prefix, prefix, key_id);
 	return EXIT_OK;

@@ -93,7 +93,8 @@ int patch_read_bytes(const char *path, uint8_t **buf, size_t *len,
 	 * such a path is then rejected as not a regular file. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return patch_fail(err, errlen, -errno, "cannot open %s: %s", path, strerror(errno));
+		return patch_fail(err, errlen, -errno, "cannot open %s: %s; check the path", path,
+				  strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		rc = patch_fail(err, errlen, -errno, "cannot stat %s: %s", path, strerror(errno));
 	} else if (S_ISDIR(st.st_mode)) {
@@ -174,7 +175,7 @@ int patch_exit_for_errno(int rc)
 	case -EINVAL:
 	case -ELOOP:
 	case -ENAMETOOLONG:
-		return EXIT_USAGE;
+		return EXIT_NO_FILE;
 	case -EACCES:
 		return EXIT_PERMISSION;
 	default:

@@ -126,7 +126,7 @@ int patch_load_file(const char *path, struct patch *out, char *err, size_t errle
 
 /*
  * Map a negative errno from reading a patch or key file to an enum
- * suture_exit value: EXIT_USAGE for a missing path or one that is not a
+ * suture_exit value: EXIT_NO_FILE for a missing path or one that is not a
  * regular file, EXIT_PERMISSION for -EACCES, EXIT_INTERNAL otherwise.
  */
 int patch_exit_for_errno(int rc);

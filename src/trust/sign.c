@@ -85,7 +85,7 @@ int trust_sign_file(const char *patch_path, const char *key_path,
 	resolved = realpath(patch_path, NULL);
 	if (!resolved) {
 		rc = -errno;
-		status = trust_fail(err, errlen, patch_exit_for_errno(rc), "cannot open %s: %s",
+		status = trust_fail(err, errlen, patch_exit_for_errno(rc), "cannot open %s: %s; check the path",
 				    patch_path, strerror(-rc));
 	} else {
 		status = sign_resolved(resolved, secret_key, err, errlen);

@@ -187,7 +187,7 @@ int trust_verify_patch(const char *patch_path, const struct patch *p,
 	if (!resolved) {
 		int rc = -errno;
 
-		return trust_fail(err, errlen, patch_exit_for_errno(rc), "cannot open %s: %s",
+		return trust_fail(err, errlen, patch_exit_for_errno(rc), "cannot open %s: %s; check the path",
 				  patch_path, strerror(-rc));
 	}
 

@@ -29,6 +29,8 @@ enum suture_exit {
 	EXIT_RECOVERED = 23,       /* an interrupted change was found and completed or rolled back */
 	EXIT_NO_SPACE = 24,        /* no free address range within +-2 GiB of the object */
 	EXIT_UNWINDER = 25,        /* the target's unwinder cannot take the patch's unwind table */
+	EXIT_NO_FILE = 26,         /* a file named on the command line is missing or is a directory */
+	EXIT_FILE_EXISTS = 27,     /* keygen: a key file of that name exists already */
 };
 
 #endif

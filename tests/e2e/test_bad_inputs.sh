@@ -185,7 +185,6 @@ usage_cases=(
 	"apply|$WORK/fix.suture --pid $pid --no-such-option"
 	"apply|$WORK/fix.suture $WORK/fix.suture --pid $pid"
 	"apply|--pid $pid"
-	"apply|$WORK/does-not-exist.suture --pid $pid"
 	"revert|$WORK/fix.suture"
 	"status|--pid abc"
 	"status|unexpected-argument"
@@ -196,6 +195,11 @@ for entry in "${usage_cases[@]}"; do
 	expect_code 2 "$SUTURE" "$verb" "${args[@]}" --journal "$JOURNAL"
 	expect_eq "$(grep -c . "$WORK/last")" 1 "lines of the usage error of '$verb ${args[*]}'"
 done
+# A patch file that is missing or a directory gets its own code and one line.
+expect_code 26 "$SUTURE" apply "$WORK/does-not-exist.suture" --pid "$pid" --journal "$JOURNAL"
+expect_one_line "apply with a missing patch file" "cannot open .*does-not-exist.suture.*check the path"
+expect_code 26 "$SUTURE" info "$WORK"
+expect_one_line "info on a directory" "is a directory, not a patch file"
 expect_code 2 mkpatch --target "$exe" --object "$T/fix_basic.o" -o "$WORK/x.suture"
 expect_one_line "mkpatch without --replace" "missing --replace"
 check_untouched "at the end"

@@ -12,6 +12,12 @@ mkdir -m 700 "$keys" && mkdir -m 755 "$trusted"
 "$SUTURE" keygen --out "$keys/stranger" >/dev/null
 cp "$keys/release.pub" "$trusted/" && chmod 644 "$trusted/release.pub"
 
+# keygen never overwrites a key pair: it exits with its own code and keeps the old keys.
+key_before=$(sha256sum <"$keys/release.key")
+expect_code 27 "$SUTURE" keygen --out "$keys/release"
+expect_match "$(cat "$WORK/last")" "already exists" "keygen over an existing key"
+expect_eq "$(sha256sum <"$keys/release.key")" "$key_before" "secret key after a refused keygen"
+
 mkpatch --target "$T/basic-pie" --object "$T/fix_basic.o" --replace compute \
 	--name fix-signed -o "$WORK/fix.suture" >/dev/null
 chmod 644 "$WORK/fix.suture"

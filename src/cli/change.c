@@ -183,6 +183,15 @@ int cli_run_change(const char *what, int argc, char **argv)
 	int code = cli_parse(what, argc, argv, &o, 1);
 	if (code != EXIT_OK)
 		return code;
+	/* Every change is recorded, so refuse before any change that could not be. */
+	int rc = journal_check(o.journal);
+	if (rc < 0) {
+		fprintf(stderr, "suture: cannot write the audit journal %s: %s; fix its directory's "
+			"permissions or pass --journal PATH\n",
+			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
+		cli_opts_free(&o);
+		return EXIT_JOURNAL;
+	}
 	char why[512] = "";
 	code = cli_load_patch(&o, &p, signer, why, sizeof(why));
 	if (code != EXIT_OK) {
@@ -260,8 +269,11 @@ int cli_run_change(const char *what, int argc, char **argv)
 		printf("]\n");
 	/* A failure's own message comes first; a lost journal line for a
 	 * change that was made must not go unnoticed. */
-	if (journal_failed && any_ok)
-		log_warn("failed to write the audit journal %s", o.journal);
+	if (journal_failed && any_ok) {
+		log_error("the change was made, but writing the audit journal %s failed; check "
+			  "the disk it is on", o.journal ? o.journal : JOURNAL_DEFAULT_PATH);
+		code = EXIT_JOURNAL;
+	}
 	free(results);
 out:
 	free(pids);

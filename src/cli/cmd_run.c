@@ -26,6 +26,7 @@
 #include "cli/usage.h"
 #include "proc/proc.h"
 #include "ptrace/ptrace.h"
+#include "trust/journal.h"
 #include "trust/trust.h"
 #include "util/exitcode.h"
 #include "util/log.h"
@@ -127,39 +128,60 @@ static int wait_for_stop(pid_t pid)
 /*
  * Start the program and run it up to its entry point.  On success the child
  * is seized, stopped in an interrupt stop with rip at the entry, and `set`
- * contains its one thread.
+ * contains its one thread.  When exec fails, *exec_errno is its errno.
  */
-static int start_to_entry(char **argv, struct thread_set *set, pid_t *child_out)
+static int start_to_entry(char **argv, struct thread_set *set, pid_t *child_out,
+			  int *exec_errno)
 {
-	int gate[2];
+	int gate[2], failure[2];
 	uint8_t saved = 0, trap = 0xcc;
 	uint64_t entry = 0;
 
+	*exec_errno = 0;
 	if (pipe2(gate, O_CLOEXEC))
 		return -errno;
+	if (pipe2(failure, O_CLOEXEC)) {
+		close(gate[0]);
+		close(gate[1]);
+		return -errno;
+	}
 	pid_t child = fork();
 	if (child < 0)
 		return -errno;
 	if (child == 0) {
 		char go;
 		close(gate[1]);
+		close(failure[0]);
 		if (read(gate[0], &go, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
-		fprintf(stderr, "suture run: cannot execute %s: %s\n", argv[0], strerror(errno));
+		int err = errno;
+		if (write(failure[1], &err, sizeof(err)) != sizeof(err))
+			_exit(127);
 		_exit(127);
 	}
 	close(gate[0]);
+	close(failure[1]);
 	*child_out = child;
-	if (ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD) < 0)
+	if (ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD) < 0) {
+		close(failure[0]);
 		return -errno;
-	if (write(gate[1], "g", 1) != 1)
+	}
+	if (write(gate[1], "g", 1) != 1) {
+		close(failure[0]);
 		return -EIO;
+	}
 	close(gate[1]);
 
 	int status = wait_for_stop(child);
-	if (status < 0 || (status >> 8) != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+	if (status < 0 || (status >> 8) != (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+		/* A successful exec closed the pipe, and a failed one wrote its errno. */
+		if (read(failure[0], exec_errno, sizeof(*exec_errno)) != sizeof(*exec_errno))
+			*exec_errno = 0;
+		close(failure[0]);
 		return -ENOEXEC;
+	}
+	close(failure[0]);
 	int memfd = proc_mem_open(child);
 	if (memfd < 0)
 		return memfd;
@@ -219,9 +241,36 @@ static int start_to_entry(char **argv, struct thread_set *set, pid_t *child_out)
 	return 0;
 }
 
+static pid_t running_child;
+
+/*
+ * Forward a signal sent to suture run to the program, as a service manager
+ * expects of the command it started.  A signal from the terminal (si_code
+ * SI_KERNEL) has reached the program's process group already.
+ */
+static void forward_signal(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	if (running_child > 0 && info->si_code != SI_KERNEL)
+		kill(running_child, sig);
+}
+
+static void forward_signals(pid_t child)
+{
+	static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
+	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	running_child = child;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
 static int exit_status_of(pid_t child)
 {
 	int status;
+
+	forward_signals(child);
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return EXIT_INTERNAL;
@@ -241,6 +290,13 @@ int cmd_run(int argc, char **argv)
 	int code = parse_run(argc, argv, &o);
 	if (code != EXIT_OK)
 		return code;
+	int rc = journal_check(o.journal);
+	if (rc < 0) {
+		fprintf(stderr, "suture run: cannot write the audit journal %s: %s; fix its "
+			"directory's permissions or pass --journal PATH\n",
+			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
+		return EXIT_JOURNAL;
+	}
 	struct cli_opts load = { .trusted_dir = o.trusted_dir,
 				 .insecure_skip_verify = o.insecure };
 	for (size_t i = 0; i < o.npatches; i++) {
@@ -254,15 +310,20 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
-	int ret = start_to_entry(o.argv, &set, &child);
+	int exec_errno;
+	int ret = start_to_entry(o.argv, &set, &child, &exec_errno);
 	if (ret) {
-		fprintf(stderr, "suture run: failed to start %s up to its entry point: %s\n",
-			o.argv[0], strerror(-ret));
+		if (exec_errno)
+			fprintf(stderr, "suture run: cannot execute %s: %s; check the command\n",
+				o.argv[0], strerror(exec_errno));
+		else
+			fprintf(stderr, "suture run: failed to start %s up to its entry point: %s\n",
+				o.argv[0], strerror(-ret));
 		if (child > 0) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
 		}
-		code = EXIT_INTERNAL;
+		code = exec_errno ? EXIT_NO_FILE : EXIT_INTERNAL;
 		goto out;
 	}
 	for (size_t i = 0; i < o.npatches && code == EXIT_OK; i++) {
@@ -280,8 +341,12 @@ int cmd_run(int argc, char **argv)
 			.pause_us = code == EXIT_OK ? (long long)(r.pause_ns / 1000) : -1,
 			.insecure = o.insecure,
 		};
-		if (journal_append(o.journal, &e))
-			log_warn("failed to write the audit journal %s", o.journal);
+		if (journal_append(o.journal, &e) && code == EXIT_OK) {
+			fprintf(stderr, "suture run: writing the audit journal %s failed; the program "
+				"is not started\n", o.journal ? o.journal : JOURNAL_DEFAULT_PATH);
+			code = EXIT_JOURNAL;
+			continue;
+		}
 		if (code != EXIT_OK)
 			fprintf(stderr, "suture run: %s\n", r.message);
 		else

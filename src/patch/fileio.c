@@ -172,10 +172,11 @@ int patch_exit_for_errno(int rc)
 	case -ENOENT:
 	case -ENOTDIR:
 	case -EISDIR:
-	case -EINVAL:
 	case -ELOOP:
 	case -ENAMETOOLONG:
 		return EXIT_NO_FILE;
+	case -EINVAL: /* not a regular file, or not the kind of file expected */
+		return EXIT_USAGE;
 	case -EACCES:
 		return EXIT_PERMISSION;
 	default:

@@ -126,8 +126,9 @@ int patch_load_file(const char *path, struct patch *out, char *err, size_t errle
 
 /*
  * Map a negative errno from reading a patch or key file to an enum
- * suture_exit value: EXIT_NO_FILE for a missing path or one that is not a
- * regular file, EXIT_PERMISSION for -EACCES, EXIT_INTERNAL otherwise.
+ * suture_exit value: EXIT_NO_FILE for a missing path or a directory,
+ * EXIT_USAGE for another file that is not a regular file or not the kind
+ * expected, EXIT_PERMISSION for -EACCES, EXIT_INTERNAL otherwise.
  */
 int patch_exit_for_errno(int rc);
 

@@ -143,20 +143,38 @@ static int format_line(const struct journal_entry *e, char **line, size_t *len)
 	return 0;
 }
 
-static int append_line(const char *path, const char *line, size_t len, int sync)
+/* Open the journal for appending, creating it and its directories. */
+static int open_journal(const char *path)
 {
-	size_t done = 0;
-	int fd, rc = 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0 && errno == ENOENT) {
-		rc = make_parent_dirs(path);
+		int rc = make_parent_dirs(path);
 		if (rc < 0)
 			return rc;
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	}
+	return fd < 0 ? -errno : fd;
+}
+
+int journal_check(const char *journal_path)
+{
+	int fd = open_journal(journal_path ? journal_path : JOURNAL_DEFAULT_PATH);
+
 	if (fd < 0)
-		return -errno;
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int append_line(const char *path, const char *line, size_t len, int sync)
+{
+	size_t done = 0;
+	int rc = 0;
+	int fd = open_journal(path);
+
+	if (fd < 0)
+		return fd;
 	while (rc == 0 && done < len) {
 		ssize_t n = write(fd, line + done, len - done);
 

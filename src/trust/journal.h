@@ -52,6 +52,13 @@ int journal_append(const char *journal_path, const struct journal_entry *e);
  */
 int journal_append_unsynced(const char *journal_path, const struct journal_entry *e);
 
+/*
+ * Check that the journal can be appended to, creating it as
+ * journal_append() does, so that a command can refuse before it changes
+ * anything it could not record.  Returns 0 or a negative errno.
+ */
+int journal_check(const char *journal_path);
+
 /* fsync() the journal.  Returns 0 or a negative errno. */
 int journal_sync(const char *journal_path);
 

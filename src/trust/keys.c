@@ -131,13 +131,23 @@ static int read_secret_seed(int fd, const char *path, uint8_t seed[32], char *er
 				  path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return trust_fail(err, errlen, -EINVAL, "secret key %s is not a regular file", path);
-	rc = trust_check_stat(&st, path, "secret key", 1, 0, err, errlen);
+	/* Check what the file is first, because a permission hint for a file
+	 * that is no secret key would send the user to chmod the wrong file. */
+	rc = read_key_text(fd, path, text, err, errlen);
+	if (rc == 0 && trust_parse_key_text(text, TRUST_SECRET_KEY_HEADER, seed) < 0) {
+		uint8_t public_key[32];
+
+		if (trust_parse_key_text(text, TRUST_PUBLIC_KEY_HEADER, public_key) == 0)
+			rc = trust_fail(err, errlen, -EINVAL,
+					"%s is a suture public key; sign with the secret key, the "
+					".key file of the pair", path);
+		else
+			rc = trust_fail(err, errlen, -EINVAL,
+					"%s is not a suture secret key (expected a '%s' line and 64 "
+					"hex digits)", path, TRUST_SECRET_KEY_HEADER);
+	}
 	if (rc == 0)
-		rc = read_key_text(fd, path, text, err, errlen);
-	if (rc == 0 && trust_parse_key_text(text, TRUST_SECRET_KEY_HEADER, seed) < 0)
-		rc = trust_fail(err, errlen, -EINVAL,
-				"%s is not a suture secret key (expected a '%s' line and 64 hex digits)",
-				path, TRUST_SECRET_KEY_HEADER);
+		rc = trust_check_stat(&st, path, "secret key", 1, 0, err, errlen);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }

@@ -31,6 +31,7 @@ enum suture_exit {
 	EXIT_UNWINDER = 25,        /* the target's unwinder cannot take the patch's unwind table */
 	EXIT_NO_FILE = 26,         /* a file named on the command line is missing or is a directory */
 	EXIT_FILE_EXISTS = 27,     /* keygen: a key file of that name exists already */
+	EXIT_JOURNAL = 28,         /* the audit journal cannot be written */
 };
 
 #endif

@@ -131,6 +131,8 @@ shared=$(mktemp -d /tmp/suture-e2e-nobody.XXXXXX)
 chmod 755 "$shared"
 cp "$WORK/fix.suture" "$shared/fix.suture"
 chmod 644 "$shared/fix.suture"
+# A journal nobody may write, so that the refusal is the ptrace one.
+install -m 600 -o nobody /dev/null "$shared/journal.jsonl"
 code=0
 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
 	"$SUTURE" apply "$shared/fix.suture" --pid "$pid" --insecure-skip-verify \
@@ -195,6 +197,12 @@ for entry in "${usage_cases[@]}"; do
 	expect_code 2 "$SUTURE" "$verb" "${args[@]}" --journal "$JOURNAL"
 	expect_eq "$(grep -c . "$WORK/last")" 1 "lines of the usage error of '$verb ${args[*]}'"
 done
+# An audit journal that cannot be written: refused before the target is touched.
+expect_code 28 "$SUTURE" apply "$WORK/fix.suture" --pid "$pid" --insecure-skip-verify \
+	--journal /proc/self/no-such-dir/journal.jsonl
+expect_one_line "apply with an unwritable journal" "cannot write the audit journal .*--journal PATH"
+check_untouched "after the unwritable journal"
+
 # A patch file that is missing or a directory gets its own code and one line.
 expect_code 26 "$SUTURE" apply "$WORK/does-not-exist.suture" --pid "$pid" --journal "$JOURNAL"
 expect_one_line "apply with a missing patch file" "cannot open .*does-not-exist.suture.*check the path"

@@ -24,3 +24,29 @@ expect_code 5 "$SUTURE" run --patch "$WORK/fix.suture" --insecure-skip-verify \
 	--journal "$JOURNAL" -- "$T/basic-nopie"
 expect_match "$(cat "$WORK/last")" "build-id" "mismatch message"
 expect_code 2 "$SUTURE" run --patch "$WORK/fix.suture"
+
+# A command that cannot be executed: its own code and one line.
+expect_code 26 "$SUTURE" run --patch "$WORK/fix.suture" --insecure-skip-verify \
+	--journal "$JOURNAL" -- "$WORK/no-such-program"
+expect_eq "$(grep -cv 'WARNING: --insecure-skip-verify' "$WORK/last")" 1 "lines of the exec error"
+expect_match "$(cat "$WORK/last")" "cannot execute .*no-such-program: No such file or directory" \
+	"exec error"
+
+# SIGTERM sent to suture run reaches the program, whose exit status is then
+# suture run's: 128 + 15.
+mkfifo "$WORK/run.in"
+"$SUTURE" run --patch "$WORK/fix.suture" --insecure-skip-verify --journal "$JOURNAL" -- \
+	"$T/basic-pie" <"$WORK/run.in" >"$WORK/run.out" 2>&1 &
+runner=$!
+STARTED_PIDS+=("$runner")
+exec {run_fd}>"$WORK/run.in"
+wait_line run '^ready' >/dev/null
+program=$(cut -d' ' -f2 <<<"$(wait_line run '^ready')")
+[ "$(gawk '{print $4}' "/proc/$program/stat")" = "$runner" ] || fail "program is not suture run's child"
+STARTED_PIDS+=("$program")
+kill -TERM "$runner"
+status=0
+wait "$runner" || status=$?
+expect_eq "$status" 143 "exit status of suture run after SIGTERM"
+alive "$program" && fail "the program survived the SIGTERM sent to suture run"
+exec {run_fd}>&-

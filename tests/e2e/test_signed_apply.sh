@@ -25,6 +25,18 @@ cp "$WORK/fix.suture" "$WORK/unsigned.suture"
 cp "$WORK/fix.suture" "$WORK/stranger.suture"
 "$SUTURE" sign "$WORK/fix.suture" --key "$keys/release.key" >/dev/null
 "$SUTURE" sign "$WORK/stranger.suture" --key "$keys/stranger.key" >/dev/null
+
+# A --key that is no secret key is named as such, and the patch file is not
+# touched.  A readable file that is no key must not draw a chmod hint.
+unsigned_before=$(sha256sum <"$WORK/unsigned.suture")
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$WORK/not-a-key" && chmod 644 "$WORK/not-a-key"
+expect_code 2 "$SUTURE" sign "$WORK/unsigned.suture" --key "$WORK/not-a-key"
+expect_match "$(cat "$WORK/last")" "is not a suture secret key" "sign with a file that is no key"
+grep -q chmod "$WORK/last" && fail "sign with a file that is no key suggests chmod: $(cat "$WORK/last")"
+expect_code 2 "$SUTURE" sign "$WORK/unsigned.suture" --key "$keys/release.pub"
+expect_match "$(cat "$WORK/last")" "is a suture public key; sign with the secret key" \
+	"sign with a public key"
+expect_eq "$(sha256sum <"$WORK/unsigned.suture")" "$unsigned_before" "patch after refused signs"
 expect_code 0 "$SUTURE" verify "$WORK/fix.suture" --trusted-dir "$trusted"
 
 start_target app "$T/basic-pie"

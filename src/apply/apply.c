@@ -244,8 +244,9 @@ static int check_not_applied(const struct process_state *ps, const struct patch 
 	for (size_t i = 0; i < ps->npatches; i++) {
 		const struct record *rec = ps->patches[i].rec;
 		if (rec && rec->state == RECORD_APPLIED && !memcmp(rec->patch_id, p->id, 32))
-			return engine_fail(r, EXIT_STATE, "patch %s (%.16s) is already applied to "
-					   "process %d", p->name ? p->name : "", id, (int)ps->pid);
+			return engine_fail(r, EXIT_STATE, "patch %s%s%.16s%s is already applied "
+					   "to process %d", p->name ? p->name : "", p->name ? " (" : "",
+					   id, p->name ? ")" : "", (int)ps->pid);
 	}
 	if (!p->requires)
 		return EXIT_OK;

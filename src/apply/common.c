@@ -90,16 +90,19 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
+/* Report the busy thread.  Only apply can fall back on --allow-active. */
 static int describe_busy(struct process_state *ps, const struct busy_report *b,
-			 double seconds, unsigned attempts, struct engine_result *r)
+			 double seconds, unsigned attempts, int can_allow_active,
+			 struct engine_result *r)
 {
 	return engine_fail(r, EXIT_BUSY,
 			   "process %d thread %d %s %s (address 0x%" PRIx64 "); gave up after %u "
-			   "checks in %.1f s; retry later, raise --timeout, or use --allow-active "
-			   "if the function never returns",
+			   "checks in %.1f s; retry later%s",
 			   (int)ps->pid, (int)b->tid,
 			   b->on_stack ? "is due to return into" : "is executing", b->name, b->addr,
-			   attempts, seconds);
+			   attempts, seconds,
+			   can_allow_active ? ", raise --timeout, or use --allow-active if the "
+			   "function never returns" : " or raise --timeout");
 }
 
 int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
@@ -147,7 +150,8 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 			return engine_fail(r, EXIT_INTERNAL, "safety check of process %d failed: %s",
 					   (int)ps->pid, strerror(-ret));
 		if (now_ns() >= deadline)
-			return describe_busy(ps, &busy, (now_ns() - started) / 1e9, r->attempts, r);
+			return describe_busy(ps, &busy, (now_ns() - started) / 1e9, r->attempts,
+					     nsites > 0, r);
 		sleep_ns(backoff + (uint64_t)(now_ns() % backoff));
 		if (backoff < 20000000)
 			backoff *= 2;

@@ -172,8 +172,9 @@ int engine_revert(const struct patch *p, pid_t pid, const struct engine_opts *o,
 	if (!ap) {
 		char id[65];
 		patch_id_hex(p, id);
-		code = engine_fail(r, EXIT_STATE, "patch %s (%.16s) is not applied to process %d",
-				   p->name ? p->name : "", id, (int)pid);
+		code = engine_fail(r, EXIT_STATE, "patch %s%s%.16s%s is not applied to process %d",
+				   p->name ? p->name : "", p->name ? " (" : "", id, p->name ? ")" : "",
+				   (int)pid);
 		goto out;
 	}
 	const struct applied_patch *last = pstate_last_on_object(&ps, ap->rec->bias);

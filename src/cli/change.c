@@ -248,6 +248,7 @@ int cli_run_change(const char *what, int argc, char **argv)
 
 	/* The record of what was done reaches the disk before we report it. */
 	int journal_failed = journal_sync(o.journal) != 0, any_ok = 0;
+	size_t nok = 0, nfailed = 0, nskipped = 0;
 	int first = 1;
 	if (o.json)
 		printf("[");
@@ -262,9 +263,17 @@ int cli_run_change(const char *what, int argc, char **argv)
 		/* With --all, a process that already has the patch (or, for
 		 * revert, never had it) is skipped rather than failed, so that
 		 * the command can be run again after new processes started. */
-		int counted = o.all && results[i].code == EXIT_STATE ? EXIT_OK : results[i].code;
+		int skipped = o.all && results[i].code == EXIT_STATE;
+		int counted = skipped ? EXIT_OK : results[i].code;
 		code = cli_combine_codes(code, counted, i);
+		nok += results[i].code == EXIT_OK;
+		nskipped += skipped;
+		nfailed += !skipped && results[i].code != EXIT_OK;
 	}
+	/* Each failure went to stderr. The counts follow the results on stdout. */
+	if (npids > 1 && !o.json)
+		printf("%s: %zu process%s %s, %zu failed, %zu skipped\n", what, nok,
+		       nok == 1 ? "" : "es", is_apply ? "patched" : "reverted", nfailed, nskipped);
 	if (o.json)
 		printf("]\n");
 	/* A failure's own message comes first; a lost journal line for a

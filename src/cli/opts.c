@@ -18,13 +18,22 @@
 static void print_help(const char *what, FILE *out)
 {
 	if (!strcmp(what, "status")) {
-		fprintf(out, "usage: suture status [--pid N]... [--json] [--history] [--journal FILE]\n");
+		fprintf(out,
+			"usage: suture status [--pid N]... [--json] [--history] [--journal FILE]\n"
+			"  --pid N                 show process N only (repeatable; default: every\n"
+			"                          process with a suture patch mapping)\n"
+			"  --json                  print one JSON object per process\n"
+			"  --history               print the journal lines of each process too\n"
+			"  --journal FILE          audit journal for --history (default %s)\n"
+			"  -v                      verbose; repeat for debug output\n",
+			JOURNAL_DEFAULT_PATH);
 		return;
 	}
 	fprintf(out,
 		"usage: suture %s FIX.suture (--pid N [--pid N]... | --all) [options]\n"
 		"  --pid N                 act on process N (repeatable)\n"
-		"  --all                   act on every process that maps the patch's target build\n"
+		"  --all                   act on every process that maps the patch's target build;\n"
+		"                          skip those that have (apply) or lack (revert) the patch\n"
 		"  --timeout SEC           retry budget of the safety check, seconds (default 5)\n"
 		"%s"
 		"  --trusted-dir DIR       directory of trusted public keys (default %s)\n"
@@ -82,6 +91,11 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 					what, optarg);
 				return EXIT_USAGE;
 			}
+			int seen = 0;
+			for (size_t i = 0; i < o->npids; i++)
+				seen |= o->pids[i] == pid;
+			if (seen)
+				break; /* a pid given twice is patched once */
 			pid_t *grown = realloc(o->pids, (o->npids + 1) * sizeof(*grown));
 			if (!grown)
 				return EXIT_INTERNAL;
@@ -90,8 +104,20 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 			break;
 		case 'a': o->all = 1; break;
 		case 'j': o->json = 1; break;
-		case 'H': o->history = 1; break;
-		case 'A': o->allow_active = 1; break;
+		case 'H':
+			if (strcmp(what, "status")) {
+				cli_usage_error(what, "--history is an option of status only");
+				return EXIT_USAGE;
+			}
+			o->history = 1;
+			break;
+		case 'A':
+			if (strcmp(what, "apply")) {
+				cli_usage_error(what, "--allow-active is an option of apply only");
+				return EXIT_USAGE;
+			}
+			o->allow_active = 1;
+			break;
 		case 'I': o->insecure_skip_verify = 1; break;
 		case 'T': o->trusted_dir = optarg; break;
 		case 'J': o->journal = optarg; break;
@@ -99,8 +125,8 @@ int cli_parse(const char *what, int argc, char **argv, struct cli_opts *o, int n
 		case 't':
 			o->timeout_sec = strtod(optarg, &end);
 			if (*end || !(o->timeout_sec > 0) || o->timeout_sec > 3600) {
-				fprintf(stderr, "suture %s: invalid --timeout '%s'; expected seconds "
-					"between 0 and 3600\n", what, optarg);
+				fprintf(stderr, "suture %s: invalid --timeout '%s'; expected seconds, "
+					"more than 0 and at most 3600\n", what, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -256,10 +282,10 @@ void cli_print_result(const char *action, const struct patch *p, pid_t pid,
 		fprintf(stderr, "suture: %s\n", r->message);
 		return;
 	}
-	printf("pid %d (%s): %s %s %s %s: pause %.1f us (%u threads, %u attempt%s)\n", (int)pid,
-	       r->comm, !strcmp(action, "apply") ? "applied" : "reverted", name,
+	printf("pid %d (%s): %s %s %s %s: pause %.1f us (%u thread%s, %u attempt%s)\n",
+	       (int)pid, r->comm, !strcmp(action, "apply") ? "applied" : "reverted", name,
 	       !strcmp(action, "apply") ? "to" : "from", r->object, r->pause_ns / 1000.0,
-	       r->threads, r->attempts, r->attempts == 1 ? "" : "s");
+	       r->threads, r->threads == 1 ? "" : "s", r->attempts, r->attempts == 1 ? "" : "s");
 	log_info("pid %d: the loading thread was stopped for %.1f us", (int)pid,
 		 r->load_stop_ns / 1000.0);
 }

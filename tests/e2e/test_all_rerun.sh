@@ -10,6 +10,7 @@ start_target two "$T/basic-pie"
 expect_code 0 sut apply "$WORK/fix.suture" --all
 expect_match "$(cat "$WORK/last")" "pid $PID_two \(basic-pie\): applied fix-rerun" "second run"
 expect_match "$(cat "$WORK/last")" "pid $PID_one \\(basic-pie\\): skipped: .*already applied" "second run skips the first"
+expect_match "$(cat "$WORK/last")" "^apply: 1 process patched, 0 failed, 1 skipped$" "summary of the second run"
 expect_eq "$(ask one 'compute 5')" "compute 5 = 500" "first process"
 expect_eq "$(ask two 'compute 5')" "compute 5 = 500" "second process"
 expect_eq "$("$SUTURE" status --pid "$PID_one" --json | grep -o '"name":"fix-rerun"' | wc -l)" 1 \

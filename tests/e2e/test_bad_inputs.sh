@@ -190,6 +190,9 @@ usage_cases=(
 	"revert|$WORK/fix.suture"
 	"status|--pid abc"
 	"status|unexpected-argument"
+	"revert|$WORK/fix.suture --pid $pid --allow-active"
+	"apply|$WORK/fix.suture --pid $pid --history"
+	"apply|$WORK/fix.suture --pid $pid --timeout 0"
 )
 for entry in "${usage_cases[@]}"; do
 	verb=${entry%%|*}

@@ -4,6 +4,8 @@
 # function being replaced still makes apply fail with EXIT_BUSY.  The
 # second target has 300 more threads, so that two threads of suture scan
 # the stacks, and the blocked thread, started last, is in the second half.
+# The third target checks revert: a thread inside the new code keeps the
+# patch mapped, and the message does not offer --allow-active.
 source "$(dirname "$0")/lib.sh"
 
 mkpatch --target "$T/stale" --object "$T/fix_stale.o" --replace compute \
@@ -38,3 +40,20 @@ expect_match "$(cat "$WORK/suture.err")" "thread $waiter_tid is due to return in
 grep -q "memfd:suture:fix-waiter" "/proc/$pid/maps" && fail "the refused patch stayed mapped"
 alive "$pid" || fail "target with 303 threads died"
 expect_eq "$(ask big 'compute 7')" "compute 7 = 700" "compute still patched, 303 threads"
+
+# revert while a thread is inside the new code.
+mkpatch --target "$T/stale" --object "$T/fix_waiter_sleeps.o" --replace waiter \
+	--name waiter-sleeps -o "$WORK/sleeps.suture" >/dev/null
+start_target third "$T/stale"
+pid=$PID_third
+expect_code 0 sut apply "$WORK/sleeps.suture" --pid "$pid" --timeout 2
+expect_eq "$(ask third 'wait')" "waiting" "waiter thread in the new code"
+: >"$WORK/suture.err"
+expect_code 8 "$SUTURE" revert "$WORK/sleeps.suture" --pid "$pid" --timeout 0.5 \
+	--insecure-skip-verify --journal "$JOURNAL"
+expect_match "$(cat "$WORK/last")" "is due to return into waiter.*retry later or raise --timeout" \
+	"revert busy message"
+grep -q -- --allow-active "$WORK/last" && fail "revert suggests --allow-active: $(cat "$WORK/last")"
+grep -q "memfd:suture:waiter-sleeps" "/proc/$pid/maps" || fail "the busy revert unmapped the new code"
+alive "$pid" || fail "target died after the busy revert"
+expect_eq "$(ask third 'compute 4')" "compute 4 = 5" "compute after the busy revert"

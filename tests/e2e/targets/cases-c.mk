@@ -1,5 +1,5 @@
 # Targets of the exact stack check test.
-TARGETS += $(OUT)/stale $(OUT)/fix_stale.o
+TARGETS += $(OUT)/stale $(OUT)/fix_stale.o $(OUT)/fix_waiter_sleeps.o
 
 $(OUT)/stale: stale.c
 	@mkdir -p $(OUT)

@@ -23,7 +23,22 @@ struct unit_diff {
 	struct build_object orig, fixed;
 	size_t index; /* link object index of the fixed object */
 	struct build_changes *changes;
+	/*
+	 * Stacked patch: the running build's object, paired with `base`, a
+	 * second reading of the original object, so that the pairs of `orig`
+	 * with `fixed` stay as they are.  `running` is not open when the
+	 * running build lacks the source.
+	 */
+	int stacked;
+	struct build_object running, base;
 };
+
+/*
+ * A name that no target defines.  A variable that only the base diffs add
+ * is aliased to it, so that the linker rejects a patch that reaches it
+ * instead of binding to a variable of the same name in the running build.
+ */
+#define NAME_NOT_IN_TARGET "(added by a --base-diff)"
 
 static int same_class(const struct build_symbol *a, const struct build_symbol *b)
 {
@@ -279,6 +294,23 @@ static int correlate(struct unit_diff *d)
 	return r;
 }
 
+/*
+ * The running build's name for symbol `orig_index` of the original object,
+ * or NULL when the running build has no such symbol, because a base diff
+ * added it.
+ */
+static const char *running_name(const struct unit_diff *d, long orig_index)
+{
+	long pair;
+
+	if (!d->stacked)
+		return d->orig.symbols[orig_index].name;
+	if (!d->running.elf)
+		return NULL;
+	pair = d->base.symbols[orig_index].pair;
+	return pair >= 0 ? d->running.symbols[pair].name : NULL;
+}
+
 static int symbols_equal(const struct unit_diff *d, const struct build_symbol *f)
 {
 	const struct build_symbol *o = &d->orig.symbols[f->pair];
@@ -388,10 +420,17 @@ static int add_ref(struct link_symbol_ref **list, size_t *count, size_t object,
 	return 0;
 }
 
-static int add_replacement(struct unit_diff *d, const struct build_symbol *f)
+/* The source file that tells a static function `f` of the original object apart, or NULL. */
+static const char *file_hint_of(const struct unit_diff *d, const struct build_symbol *f)
+{
+	return d->orig.symbols[f->pair].bind == STB_LOCAL ? d->orig.source : NULL;
+}
+
+static int add_replacement(struct unit_diff *d, const struct build_symbol *f,
+			   const char *old_name)
 {
 	struct build_changes *c = d->changes;
-	const struct build_symbol *o = &d->orig.symbols[f->pair];
+	const char *hint = file_hint_of(d, f);
 	struct link_replacement *grown;
 	struct link_replacement *rep;
 
@@ -400,14 +439,59 @@ static int add_replacement(struct unit_diff *d, const struct build_symbol *f)
 		return -ENOMEM;
 	c->replacements = grown;
 	rep = &grown[c->nreplacements++];
-	rep->old_name = strdup(o->name);
+	rep->old_name = strdup(old_name);
 	rep->new_name = strdup(f->name);
-	rep->file_hint = o->bind == STB_LOCAL && d->orig.source ? strdup(d->orig.source) : NULL;
-	if (!rep->old_name || !rep->new_name || (o->bind == STB_LOCAL && d->orig.source &&
-						 !rep->file_hint))
+	rep->file_hint = hint ? strdup(hint) : NULL;
+	if (!rep->old_name || !rep->new_name || (hint && !rep->file_hint))
 		return -ENOMEM;
-	log_info("%s: %s changed", d->fixed.source ? d->fixed.source : d->fixed.path, o->name);
+	log_info("%s: %s changed", d->fixed.source ? d->fixed.source : d->fixed.path, old_name);
 	return 0;
+}
+
+static int add_kept_function(struct unit_diff *d, const struct build_symbol *f,
+			     const char *running)
+{
+	struct build_changes *c = d->changes;
+	const char *hint = file_hint_of(d, f);
+	struct build_kept_function *grown = realloc(c->kept, (c->nkept + 1) * sizeof(*grown));
+	struct build_kept_function *k;
+
+	if (!grown)
+		return -ENOMEM;
+	c->kept = grown;
+	k = &grown[c->nkept++];
+	k->object = d->index;
+	k->name = strdup(f->name);
+	k->running_name = strdup(running);
+	k->file_hint = hint ? strdup(hint) : NULL;
+	if (!k->name || !k->running_name || (hint && !k->file_hint))
+		return -ENOMEM;
+	return 0;
+}
+
+static int is_writable(const struct build_object *o, const struct build_symbol *s)
+{
+	if (s->sym.st_shndx == SHN_COMMON)
+		return 1;
+	if (s->sym.st_shndx >= o->nsections)
+		return 0;
+	return (o->sections[s->sym.st_shndx].shdr.sh_flags & SHF_WRITE) != 0;
+}
+
+/*
+ * An unchanged symbol that only the base diffs add: the running process
+ * has it only inside an earlier patch, which the new patch cannot refer
+ * to.  Code and constants are copied when the patch reaches them, like
+ * new ones.  A copy of a variable would not share the earlier patch's
+ * value, so the linker rejects a patch that reaches one.
+ */
+static int add_base_only(struct unit_diff *d, const struct build_symbol *f)
+{
+	struct build_changes *c = d->changes;
+
+	if (build_symbol_is_variable(f) && is_writable(&d->fixed, f))
+		return add_ref(&c->aliases, &c->naliases, d->index, f->name, NAME_NOT_IN_TARGET);
+	return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
 }
 
 /* Return 1 when `f` is the cold part of a function that the patch replaces or adds. */
@@ -423,7 +507,7 @@ static int is_cold_part_of_copy(struct unit_diff *d, const struct build_symbol *
 static int collect_symbol(struct unit_diff *d, const struct build_symbol *f)
 {
 	struct build_changes *c = d->changes;
-	const char *orig_name = f->pair >= 0 ? d->orig.symbols[f->pair].name : NULL;
+	const char *orig_name = f->pair >= 0 ? running_name(d, f->pair) : NULL;
 	int cold = build_symbol_is_function(f) && cold_parent_length(f->name) > 0;
 
 	if (f->by_content && f->name[0])
@@ -438,12 +522,133 @@ static int collect_symbol(struct unit_diff *d, const struct build_symbol *f)
 		return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
 	}
 	if (f->changed && build_symbol_is_function(f) && !cold) {
-		if (add_replacement(d, f) < 0)
+		if (add_replacement(d, f, orig_name) < 0)
 			return -ENOMEM;
 		return add_ref(&c->own, &c->nown, d->index, f->name, NULL);
 	}
+	if (!orig_name)
+		return add_base_only(d, f);
+	if (d->stacked && build_symbol_is_function(f) && !cold && add_kept_function(d, f, orig_name) < 0)
+		return -ENOMEM;
 	if (strcmp(orig_name, f->name) != 0)
 		return add_ref(&c->aliases, &c->naliases, d->index, f->name, orig_name);
+	return 0;
+}
+
+/* Return 1 for a writable variable of the fixed object that only the base diffs add. */
+static int is_base_only_variable(const struct unit_diff *d, const struct build_symbol *v)
+{
+	return build_symbol_is_variable(v) && is_writable(&d->fixed, v) && v->pair >= 0 &&
+	       !running_name(d, v->pair);
+}
+
+/* A writable variable that only the base diffs add and that function `f` refers to, or NULL. */
+static const struct build_symbol *base_only_variable_of(const struct unit_diff *d,
+							const struct build_symbol *f)
+{
+	const struct build_section *s = &d->fixed.sections[f->sym.st_shndx];
+
+	for (size_t i = 0; i < s->nrelas; i++) {
+		size_t index = GELF_R_SYM(s->relas[i].r_info);
+		const struct build_symbol *ref = index < d->fixed.nsymbols ? &d->fixed.symbols[index] :
+					       NULL;
+
+		if (ref && is_base_only_variable(d, ref))
+			return ref;
+		if (!ref || ref->type != STT_SECTION)
+			continue;
+		for (size_t j = 0; j < d->fixed.nsymbols; j++) {
+			const struct build_symbol *v = &d->fixed.symbols[j];
+
+			if (v->sym.st_shndx == ref->sym.st_shndx && is_base_only_variable(d, v))
+				return v;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Reject a change to a function that only the base diffs add, and changed
+ * or new code that uses a variable that only they add.  The running
+ * process has these only inside an earlier patch: that patch's callers
+ * call its copy of the function directly, so no entry of the target leads
+ * to it, and a copy of the variable would not share the earlier patch's
+ * value.
+ */
+static int check_base_only_changes(const struct unit_diff *d)
+{
+	const char *source = d->fixed.source ? d->fixed.source : d->fixed.path;
+	const struct build_symbol *v;
+	char buf[256];
+
+	for (size_t i = 0; i < d->fixed.nsymbols; i++) {
+		const struct build_symbol *f = &d->fixed.symbols[i];
+
+		if (!build_symbol_is_function(f) || (f->pair >= 0 && !f->changed))
+			continue;
+		v = d->stacked ? base_only_variable_of(d, f) : NULL;
+		if (v)
+			return build_fail(EXIT_UNSAFE_CHANGE,
+					  "%s (%s) uses variable %s, which the running build lacks: a "
+					  "--base-diff adds it, so only an earlier patch contains its value; "
+					  "build one patch with every diff as --diff instead", f->name,
+					  source, display_name(v->name, buf, sizeof(buf)));
+		if (f->pair < 0 || cold_parent_length(f->name) > 0 || running_name(d, f->pair))
+			continue;
+		return build_fail(EXIT_UNSAFE_CHANGE,
+				  "the diff changes function %s (%s), which the running build lacks: "
+				  "a --base-diff adds it, so only an earlier patch contains it; "
+				  "build one patch with every diff as --diff instead",
+				  d->orig.symbols[f->pair].name, source);
+	}
+	return EXIT_OK;
+}
+
+static int add_external(struct unit_diff *d, const char *name, const char *user)
+{
+	struct build_changes *c = d->changes;
+	const char *file = d->fixed.source ? d->fixed.source : d->fixed.path;
+	struct build_external *grown;
+
+	for (size_t i = 0; i < c->nexternals; i++) {
+		if (!strcmp(c->externals[i].name, name))
+			return 0;
+	}
+	grown = realloc(c->externals, (c->nexternals + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	c->externals = grown;
+	grown[c->nexternals] = (struct build_external){ strdup(name), strdup(user), strdup(file) };
+	if (!grown[c->nexternals].name || !grown[c->nexternals].user || !grown[c->nexternals].file)
+		return -ENOMEM;
+	c->nexternals++;
+	return 0;
+}
+
+/*
+ * Stacked patch: collect the undefined names that changed and new
+ * functions use.  build_stack.c rejects those that the base diffs add in
+ * another file, which the patch could only import by name.
+ */
+static int collect_externals(struct unit_diff *d)
+{
+	for (size_t i = 0; d->stacked && i < d->fixed.nsymbols; i++) {
+		const struct build_symbol *f = &d->fixed.symbols[i];
+		const struct build_section *s;
+
+		if (!build_symbol_is_function(f) || (f->pair >= 0 && !f->changed))
+			continue;
+		s = &d->fixed.sections[f->sym.st_shndx];
+		for (size_t j = 0; j < s->nrelas; j++) {
+			size_t index = GELF_R_SYM(s->relas[j].r_info);
+			const struct build_symbol *ref = index < d->fixed.nsymbols ?
+							 &d->fixed.symbols[index] : NULL;
+
+			if (ref && ref->sym.st_shndx == SHN_UNDEF && ref->name[0] &&
+			    add_external(d, ref->name, f->name) < 0)
+				return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -453,6 +658,8 @@ static int collect(struct unit_diff *d)
 		if (collect_symbol(d, &d->fixed.symbols[i]) < 0)
 			return build_fail(EXIT_INTERNAL, "out of memory");
 	}
+	if (collect_externals(d) < 0)
+		return build_fail(EXIT_INTERNAL, "out of memory");
 	return EXIT_OK;
 }
 
@@ -558,38 +765,66 @@ static int check_layouts(const struct unit_diff *d, const char *orig, const char
 	return rc;
 }
 
-static int open_objects(struct unit_diff *d, const char *orig, const char *fixed)
+static int open_object(const char *path, struct build_object *o)
 {
-	int r = build_object_open(fixed, &d->fixed);
+	int r = build_object_open(path, o);
 
 	if (r < 0)
-		return build_fail(EXIT_INTERNAL, "cannot read object %s: %s", fixed, strerror(-r));
-	if (!orig)
-		return EXIT_OK;
-	r = build_object_open(orig, &d->orig);
-	if (r < 0)
-		return build_fail(EXIT_INTERNAL, "cannot read object %s: %s", orig, strerror(-r));
+		return build_fail(EXIT_INTERNAL, "cannot read object %s: %s", path, strerror(-r));
 	return EXIT_OK;
 }
 
-int build_diff_unit(const char *orig, const char *fixed, size_t index,
+static int open_objects(struct unit_diff *d, const struct build_unit_objects *objects)
+{
+	int rc = open_object(objects->fixed, &d->fixed);
+
+	if (rc != EXIT_OK || !objects->orig)
+		return rc;
+	rc = open_object(objects->orig, &d->orig);
+	if (rc == EXIT_OK && d->stacked)
+		rc = open_object(objects->orig, &d->base);
+	if (rc == EXIT_OK && d->stacked && objects->running)
+		rc = open_object(objects->running, &d->running);
+	return rc;
+}
+
+/*
+ * Pair the running build's symbols with the original's, by the rules that
+ * pair the original's with the fixed object's.  A base diff may have
+ * renumbered gcc's clones and static variables, so the original's names
+ * can name other symbols in the running build.
+ */
+static int correlate_running(struct unit_diff *d)
+{
+	struct unit_diff lower = { .orig = d->running, .fixed = d->base };
+
+	if (!d->running.elf)
+		return 0;
+	return correlate(&lower);
+}
+
+int build_diff_unit(const struct build_unit_objects *objects, size_t index,
 		    struct build_changes *changes)
 {
-	struct unit_diff d = { .index = index, .changes = changes };
-	int rc = open_objects(&d, orig, fixed);
+	struct unit_diff d = { .index = index, .changes = changes, .stacked = objects->stacked };
+	int rc = open_objects(&d, objects);
 
-	if (rc == EXIT_OK && correlate(&d) < 0)
+	if (rc == EXIT_OK && (correlate(&d) < 0 || correlate_running(&d) < 0))
 		rc = build_fail(EXIT_INTERNAL, "out of memory");
 	if (rc == EXIT_OK) {
 		mark_changes(&d);
 		rc = check_data_changes(&d);
 	}
 	if (rc == EXIT_OK)
-		rc = check_layouts(&d, orig, fixed);
+		rc = check_base_only_changes(&d);
+	if (rc == EXIT_OK)
+		rc = check_layouts(&d, objects->orig, objects->fixed);
 	if (rc == EXIT_OK)
 		rc = collect(&d);
 	build_object_close(&d.fixed);
 	build_object_close(&d.orig);
+	build_object_close(&d.base);
+	build_object_close(&d.running);
 	return rc;
 }
 
@@ -612,5 +847,17 @@ void build_free_changes(struct build_changes *c)
 	free(c->replacements);
 	free_refs(c->own, c->nown);
 	free_refs(c->aliases, c->naliases);
+	for (size_t i = 0; i < c->nkept; i++) {
+		free(c->kept[i].name);
+		free(c->kept[i].running_name);
+		free(c->kept[i].file_hint);
+	}
+	free(c->kept);
+	for (size_t i = 0; i < c->nexternals; i++) {
+		free(c->externals[i].name);
+		free(c->externals[i].user);
+		free(c->externals[i].file);
+	}
+	free(c->externals);
 	memset(c, 0, sizeof(*c));
 }

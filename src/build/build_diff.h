@@ -41,6 +41,21 @@ struct build_object {
 	size_t nsymbols;
 };
 
+/* A function of a fixed object that the diffs leave unchanged and that the running build has. */
+struct build_kept_function {
+	size_t object;      /* link object index */
+	char *name;         /* in the fixed object */
+	char *running_name; /* in the running build */
+	char *file_hint;    /* source file of a static function, or NULL */
+};
+
+/* A name that a changed or new function uses and that none of the compared objects defines. */
+struct build_external {
+	char *name;
+	char *user; /* the function that uses it */
+	char *file; /* the function's source file */
+};
+
 /* What a patch built from the compared objects contains. */
 struct build_changes {
 	struct link_replacement *replacements;
@@ -50,6 +65,26 @@ struct build_changes {
 	struct link_symbol_ref *aliases;
 	size_t naliases;
 	size_t nnew_functions, nnew_variables;
+	/* Stacked patches: candidates for replacing again what an earlier patch calls (build_stack.c). */
+	struct build_kept_function *kept;
+	size_t nkept;
+	/* Stacked patches: names that changed or new functions use but no object defines. */
+	struct build_external *externals;
+	size_t nexternals;
+};
+
+/* The recompiled objects of one translation unit. */
+struct build_unit_objects {
+	const char *orig;  /* before the diffs, or NULL for a new source file */
+	const char *fixed; /* after the diffs */
+	/*
+	 * A stacked patch's "before" build is the running build plus the base
+	 * diffs.  Then `running` is the running build's object, or NULL when
+	 * the running build lacks the source, and the target's names come from
+	 * it.  Otherwise they are those of `orig`.
+	 */
+	int stacked;
+	const char *running;
 };
 
 /* build_object.c */
@@ -64,12 +99,12 @@ int build_is_static_local_name(const char *name);
 
 /* build_diff.c */
 /*
- * Compare the objects of one unit (`orig` NULL for a new source file) and
- * add the result for link object `index` to `changes`.  Returns an enum
- * suture_exit value, EXIT_UNSAFE_CHANGE after printing which variable
- * makes the change unsafe.
+ * Compare the objects of one unit and add the result for link object
+ * `index` to `changes`.  Returns an enum suture_exit value,
+ * EXIT_UNSAFE_CHANGE after printing which variable or function makes the
+ * change unsafe.
  */
-int build_diff_unit(const char *orig, const char *fixed, size_t index,
+int build_diff_unit(const struct build_unit_objects *objects, size_t index,
 		    struct build_changes *changes);
 void build_free_changes(struct build_changes *c);
 

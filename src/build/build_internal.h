@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "build/build.h"
+#include "patch/patch.h"
 
 /* Environment variables through which the build passes state to the compiler wrapper. */
 #define BUILD_ENV_LOG "SUTURE_BUILD_LOG"           /* file the wrapper appends records to */
@@ -41,6 +42,8 @@ struct build_unit {
 	char *output;        /* absolute path of the object the build wrote */
 	char *orig_object;   /* recompiled original, or NULL when the source is new */
 	char *fixed_object;  /* recompiled fixed source */
+	/* Stacked patch: the running build's version, or NULL when it lacks the source. */
+	char *running_object;
 };
 
 struct build_ctx {
@@ -48,6 +51,8 @@ struct build_ctx {
 	char *work;    /* work directory */
 	char *tree;    /* the copy of the sources that is built, WORK/tree */
 	char *orig;    /* the original build, WORK/orig */
+	char *running; /* with base diffs: the running build, WORK/running; orig has the base diffs */
+	char *link_target; /* the running build's target, which the patch is linked against */
 	char *fixed;   /* where the fixed tree waits while originals compile, WORK/fixed */
 	char *bin;     /* compiler wrappers, WORK/bin */
 	char *logs;    /* command output, WORK/logs */
@@ -62,6 +67,8 @@ struct build_ctx {
 	size_t nearly;
 	pid_t early_runner;       /* process compiling them, or 0 */
 	int early_renumbered;     /* WORK/orig holds renumbered files until they finish */
+	struct patch *stack;      /* the earlier patches (--requires), in the order applied */
+	size_t nstack;
 };
 
 /* Print "suture build: MESSAGE" to stderr and return `code`. */
@@ -78,6 +85,7 @@ int build_copy_tree(const char *from, const char *to, const char *log_path);
 void build_print_log_tail(const char *log_path, size_t lines);
 int build_run_build(struct build_ctx *c, const char *stage);
 int build_apply_diffs(struct build_ctx *c);
+int build_apply_base_diffs(struct build_ctx *c);
 void build_free_ctx(struct build_ctx *c);
 
 /* build_wrapper.c */

@@ -411,6 +411,51 @@ static int compile_originals(struct build_ctx *c, const int *add_pie)
 	return rc;
 }
 
+static int rename_tree(const char *from, const char *to)
+{
+	if (rename(from, to) < 0)
+		return build_fail(EXIT_INTERNAL, "cannot rename %s to %s: %s", from, to,
+				  strerror(errno));
+	return EXIT_OK;
+}
+
+/*
+ * Stacked patch: compile the running build's version of each unit that
+ * existed before the diffs, for the names the target gives its symbols.
+ */
+static int compile_running(struct build_ctx *c, const int *add_pie)
+{
+	int rc = EXIT_OK;
+
+	for (size_t i = 0; i < c->nunits && rc == EXIT_OK; i++) {
+		struct build_unit *u = &c->units[i];
+
+		if (!u->orig_object)
+			continue;
+		if (access(u->source, F_OK) != 0) {
+			log_info("%s is not in the running build; a --base-diff adds it", u->source);
+			continue;
+		}
+		u->running_object = build_format("%s/running/%zu.o", c->objs, i);
+		if (!u->running_object)
+			return build_fail(EXIT_INTERNAL, "out of memory");
+		rc = compile_unit(c, i, "running", u->running_object, add_pie[i]);
+	}
+	return rc;
+}
+
+/* Put the running build in the tree's place while its units compile, as for the originals. */
+static int compile_running_in_tree(struct build_ctx *c, const int *add_pie)
+{
+	int rc = rename_tree(c->running, c->tree), back;
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = compile_running(c, add_pie);
+	back = rename_tree(c->tree, c->running);
+	return rc == EXIT_OK ? back : rc;
+}
+
 /* Use the original that build_early.c compiled for unit `index`, if there is one. */
 static int take_early_original(struct build_ctx *c, size_t index)
 {
@@ -431,20 +476,13 @@ static int take_early_original(struct build_ctx *c, size_t index)
 	return EXIT_OK;
 }
 
-static int rename_tree(const char *from, const char *to)
-{
-	if (rename(from, to) < 0)
-		return build_fail(EXIT_INTERNAL, "cannot rename %s to %s: %s", from, to,
-				  strerror(errno));
-	return EXIT_OK;
-}
-
 /*
  * Compile the fixed units in the tree, then the originals at the same
  * absolute paths, so that absolute include paths and __FILE__ resolve the
  * way they did in the builds: the original tree moves into the tree's
  * place while they compile.  Its files that the diffs modify are
  * renumbered to the fixed files' line numbers meanwhile (build_lines.c).
+ * A stacked patch's running build then compiles there in the same way.
  */
 int build_compile_units(struct build_ctx *c)
 {
@@ -474,6 +512,8 @@ int build_compile_units(struct build_ctx *c)
 			if (rc == EXIT_OK)
 				rc = back;
 		}
+		if (rc == EXIT_OK && c->running)
+			rc = compile_running_in_tree(c, add_pie);
 		back = rename_tree(c->fixed, c->tree);
 		if (rc == EXIT_OK)
 			rc = back;

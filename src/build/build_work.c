@@ -1,5 +1,6 @@
 /* The work directory of suture build, and the commands run in it: copies, the build, patch. */
 #include "build/build_internal.h"
+#include "build/build_stack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,15 @@ static int default_workdir(const struct build_options *o, char **out)
 			return build_fail(EXIT_USAGE, "cannot read --diff %s: %s", o->diffs[i],
 					  strerror(-r));
 	}
+	/* Only stacked builds hash base diffs, so other inputs keep their directory. */
+	if (o->nbase_diffs)
+		hash_string(&state, "--base-diff");
+	for (size_t i = 0; i < o->nbase_diffs; i++) {
+		r = hash_file(&state, o->base_diffs[i]);
+		if (r < 0)
+			return build_fail(EXIT_USAGE, "cannot read --base-diff %s: %s",
+					  o->base_diffs[i], strerror(-r));
+	}
 	hash_string(&state, o->build_command);
 	hash_string(&state, o->target);
 	crypto_hash_sha256_final(&state, digest);
@@ -156,14 +166,21 @@ static int set_work_paths(struct build_ctx *c)
 	c->bin = build_format("%s/bin", c->work);
 	c->logs = build_format("%s/logs", c->work);
 	c->objs = build_format("%s/objs", c->work);
-	if (!c->tree || !c->orig || !c->fixed || !c->bin || !c->logs || !c->objs)
+	if (c->opt->nbase_diffs) {
+		c->running = build_format("%s/running", c->work);
+		c->link_target = c->running ? build_format("%s/%s", c->running, c->opt->target) : NULL;
+	} else {
+		c->link_target = build_format("%s/%s", c->orig, c->opt->target);
+	}
+	if (!c->tree || !c->orig || !c->fixed || !c->bin || !c->logs || !c->objs ||
+	    !c->link_target)
 		return build_fail(EXIT_INTERNAL, "out of memory");
 	return EXIT_OK;
 }
 
 int build_prepare_workdir(struct build_ctx *c)
 {
-	const char *subdirs[] = { "bin", "logs", "objs/orig", "objs/fixed" };
+	const char *subdirs[] = { "bin", "logs", "objs/orig", "objs/fixed", "objs/running" };
 	char *marker, *path;
 	int rc, r, fd;
 
@@ -320,19 +337,20 @@ int build_run_build(struct build_ctx *c, const char *stage)
 	char *const argv[] = { "/bin/sh", "-c", (char *)c->opt->build_command, NULL };
 	const char *sections = strcmp(stage, "fixed") ? NULL : BUILD_ENV_SECTIONS "=1";
 	char **env = log_path && records ? env_with(c->env, records, sections) : NULL;
-	const char *label = strcmp(stage, "orig") ? stage : "original";
+	const char *label = !strcmp(stage, "orig") ? "original tree" :
+			    !strcmp(stage, "base") ? "tree with the base diffs" : "fixed tree";
 	int status = 0, rc = EXIT_OK, r;
 
 	if (!env) {
 		rc = build_fail(EXIT_INTERNAL, "out of memory");
 		goto out;
 	}
-	log_info("building the %s tree: %s", label, c->opt->build_command);
+	log_info("building the %s: %s", label, c->opt->build_command);
 	r = build_spawn(c->tree, argv, env, log_path, &status);
 	if (r < 0) {
 		rc = build_fail(EXIT_INTERNAL, "cannot start /bin/sh: %s", strerror(-r));
 	} else if (status != 0) {
-		rc = build_fail(EXIT_BUILD_FAILED, "the build of the %s tree failed (%s %d); "
+		rc = build_fail(EXIT_BUILD_FAILED, "the build of the %s failed (%s %d); "
 				"the end of %s:", label,
 				WIFEXITED(status) ? "exit code" : "signal",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_path);
@@ -345,10 +363,13 @@ out:
 	return rc;
 }
 
-static int apply_one_diff(struct build_ctx *c, size_t index, const char *diff)
+/* Apply one diff; `option` (--diff or --base-diff) and `index` name it in messages and logs. */
+static int apply_one_diff(struct build_ctx *c, const char *option, size_t index,
+			  const char *diff)
 {
-	char *log_path = build_format("%s/patch-%zu.log", c->logs, index);
-	char *rejects = build_format("%s/patch-%zu.rej", c->logs, index);
+	const char *kind = strcmp(option, "--diff") ? "base-" : "";
+	char *log_path = build_format("%s/patch-%s%zu.log", c->logs, kind, index);
+	char *rejects = build_format("%s/patch-%s%zu.rej", c->logs, kind, index);
 	char *const argv[] = { "patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch",
 			       "-d", c->tree, "-i", (char *)diff, "-r", rejects, NULL };
 	int status = 0, rc = EXIT_OK, r;
@@ -361,8 +382,11 @@ static int apply_one_diff(struct build_ctx *c, size_t index, const char *diff)
 	if (r < 0) {
 		rc = build_fail(EXIT_INTERNAL, "cannot run patch: %s", strerror(-r));
 	} else if (status != 0) {
-		rc = build_fail(EXIT_BUILD_FAILED, "diff %s does not apply to %s; patch -p1 printed:",
-				diff, c->opt->src_dir);
+		const char *after_base = !*kind && c->opt->nbase_diffs ?
+					 " with the --base-diff files" : "";
+
+		rc = build_fail(EXIT_BUILD_FAILED, "%s %s does not apply to %s%s; patch -p1 printed:",
+				*kind ? option : "diff", diff, c->opt->src_dir, after_base);
 		build_print_log_tail(log_path, BUILD_TAIL_LINES);
 		if (access(rejects, R_OK) == 0) {
 			fprintf(stderr, "  the rejected hunks (%s):\n", rejects);
@@ -375,20 +399,31 @@ out:
 	return rc;
 }
 
-int build_apply_diffs(struct build_ctx *c)
+static int apply_diff_list(struct build_ctx *c, const char *option, const char *const *diffs,
+			   size_t count)
 {
 	char path[PATH_MAX];
 	int rc;
 
-	for (size_t i = 0; i < c->opt->ndiffs; i++) {
-		if (!realpath(c->opt->diffs[i], path))
-			return build_fail(EXIT_USAGE, "cannot read --diff %s: %s", c->opt->diffs[i],
+	for (size_t i = 0; i < count; i++) {
+		if (!realpath(diffs[i], path))
+			return build_fail(EXIT_USAGE, "cannot read %s %s: %s", option, diffs[i],
 					  strerror(errno));
-		rc = apply_one_diff(c, i, path);
+		rc = apply_one_diff(c, option, i, path);
 		if (rc != EXIT_OK)
 			return rc;
 	}
 	return EXIT_OK;
+}
+
+int build_apply_diffs(struct build_ctx *c)
+{
+	return apply_diff_list(c, "--diff", c->opt->diffs, c->opt->ndiffs);
+}
+
+int build_apply_base_diffs(struct build_ctx *c)
+{
+	return apply_diff_list(c, "--base-diff", c->opt->base_diffs, c->opt->nbase_diffs);
 }
 
 void build_free_ctx(struct build_ctx *c)
@@ -399,6 +434,7 @@ void build_free_ctx(struct build_ctx *c)
 		free(c->units[i].output);
 		free(c->units[i].orig_object);
 		free(c->units[i].fixed_object);
+		free(c->units[i].running_object);
 	}
 	free(c->units);
 	build_free_early(c);
@@ -411,6 +447,9 @@ void build_free_ctx(struct build_ctx *c)
 	free(c->work);
 	free(c->tree);
 	free(c->orig);
+	free(c->running);
+	free(c->link_target);
+	build_free_stack(c);
 	free(c->fixed);
 	free(c->bin);
 	free(c->logs);

@@ -17,6 +17,8 @@
 struct build_cli {
 	struct build_options opt;
 	const char **diffs;
+	const char **base_diffs;
+	const char **stack;
 	const char **cves;
 	char self[PATH_MAX];
 };
@@ -37,6 +39,7 @@ static void print_usage(FILE *out)
 	fprintf(out,
 		"usage: suture build --src DIR --diff FIX.patch [--diff MORE.patch ...]\n"
 		"                    --build COMMAND --target PATH [--against BINARY]\n"
+		"                    [--base-diff EARLIER.patch ... --requires EARLIER.suture ...]\n"
 		"                    [--name NAME] [--cve ID ...] [--description TEXT]\n"
 		"                    [--workdir DIR] -o OUT.suture\n"
 		"\n"
@@ -46,6 +49,13 @@ static void print_usage(FILE *out)
 		"\n"
 		"  --src DIR              source tree to copy and build; it is not modified\n"
 		"  --diff FILE            diff applied with 'patch -p1' in the tree; repeatable\n"
+		"  --base-diff FILE       diff that earlier patches made live in the running\n"
+		"                         build, applied before the --diff files; the patch\n"
+		"                         contains only what the --diff files change; repeatable\n"
+		"  --requires PATCH       earlier patch built from the --base-diff files, which\n"
+		"                         must be applied first; needed with them; repeat it\n"
+		"                         for every patch of the stack, oldest first (the new\n"
+		"                         patch requires the last)\n"
 		"  --build COMMAND        build command, run with /bin/sh -c in the tree\n"
 		"  --target PATH          the patched executable or library, relative to the tree\n"
 		"  --against BINARY       the deployed binary the patch is for (default: the\n"
@@ -59,8 +69,9 @@ static void print_usage(FILE *out)
 		"  -v, --verbose          log more; repeat for debug output\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"Exit codes: 18 no functional change, 19 change not safe to live-patch,\n"
-		"20 diff does not apply or build failed, 21 build does not match --against.\n");
+		"Exit codes: 3 invalid --requires patch file, 18 no functional change,\n"
+		"19 change not safe to live-patch, 20 diff does not apply or build failed,\n"
+		"21 build does not match --against, or a --requires patch is for another build.\n");
 }
 
 static int is_cve_id(const char *id)
@@ -87,6 +98,8 @@ static int handle_option(struct build_cli *b, int opt, const char *arg)
 	switch (opt) {
 	case 's': b->opt.src_dir = arg; return EXIT_OK;
 	case 'D': b->diffs[b->opt.ndiffs++] = arg; return EXIT_OK;
+	case 'B': b->base_diffs[b->opt.nbase_diffs++] = arg; return EXIT_OK;
+	case 'r': b->stack[b->opt.nstack++] = arg; return EXIT_OK;
 	case 'b': b->opt.build_command = arg; return EXIT_OK;
 	case 't': b->opt.target = arg; return EXIT_OK;
 	case 'a': b->opt.against = arg; return EXIT_OK;
@@ -148,6 +161,16 @@ static int check_options(const struct build_options *o)
 		report_error("--build is empty; give the command that builds the project");
 		return EXIT_USAGE;
 	}
+	if (o->nbase_diffs && !o->nstack) {
+		cli_usage_error("build", "--base-diff needs --requires, the earlier patch that made "
+				"the base diffs live");
+		return EXIT_USAGE;
+	}
+	if (o->nstack && !o->nbase_diffs) {
+		cli_usage_error("build", "--requires needs --base-diff, the diffs of the earlier "
+				"patches that the new patch is built on");
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
@@ -156,6 +179,8 @@ static int parse_options(int argc, char **argv, struct build_cli *b)
 	static const struct option longopts[] = {
 		{ "src", required_argument, NULL, 's' },
 		{ "diff", required_argument, NULL, 'D' },
+		{ "base-diff", required_argument, NULL, 'B' },
+		{ "requires", required_argument, NULL, 'r' },
 		{ "build", required_argument, NULL, 'b' },
 		{ "target", required_argument, NULL, 't' },
 		{ "against", required_argument, NULL, 'a' },
@@ -195,13 +220,17 @@ int cmd_build(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "--cc-wrapper"))
 		return cmd_cc_wrapper(argc - 2, argv + 2);
 	b.diffs = calloc(n, sizeof(*b.diffs));
+	b.base_diffs = calloc(n, sizeof(*b.base_diffs));
+	b.stack = calloc(n, sizeof(*b.stack));
 	b.cves = calloc(n, sizeof(*b.cves));
-	if (!b.diffs || !b.cves) {
+	if (!b.diffs || !b.base_diffs || !b.stack || !b.cves) {
 		report_error("out of memory");
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
 	b.opt.diffs = b.diffs;
+	b.opt.base_diffs = b.base_diffs;
+	b.opt.stack = b.stack;
 	b.opt.cves = b.cves;
 	rc = parse_options(argc, argv, &b);
 	if (rc == -1) {
@@ -219,6 +248,8 @@ int cmd_build(int argc, char **argv)
 	rc = build_run(&b.opt);
 out:
 	free(b.diffs);
+	free(b.base_diffs);
+	free(b.stack);
 	free(b.cves);
 	return rc;
 }

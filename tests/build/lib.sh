@@ -118,3 +118,28 @@ check_matrix_variant() {
 		alive "${!pidvar}" || fail "$name: the $i target died"
 	done
 }
+
+# build_stacked NAME TARGET "EARLIER..." "BASE..." FIX...: run suture build on
+# top of earlier patches: each name in BASE is a fix given as --base-diff,
+# each in EARLIER a patch $WORK/EARLIER.suture given as --requires (oldest
+# first), and each FIX a --diff.  Sets BUILD_RC like build_fix.
+build_stacked() {
+	local name=$1 target=$2 earlier=$3 base=$4
+	shift 4
+	local args=() item command
+	for item in $earlier; do
+		args+=(--requires "$WORK/$item.suture")
+	done
+	for item in $base; do
+		args+=(--base-diff "$FIXES/$item.patch")
+	done
+	for item in "$@"; do
+		args+=(--diff "$FIXES/$item.patch")
+	done
+	command="make -j2"
+	[ ${#DEMO_MAKE_ARGS[@]} -eq 0 ] || command+=$(printf ' %q' "${DEMO_MAKE_ARGS[@]}")
+	BUILD_RC=0
+	"$SUTURE" build --src "$DEMO_SRC" "${args[@]}" --build "$command" --target "$target" \
+		--against "$WORK/deployed/$target" --workdir "$WORK/w-$name" \
+		--name "$name" -o "$WORK/$name.suture" >"$WORK/$name.out" 2>&1 || BUILD_RC=$?
+}

@@ -304,16 +304,14 @@ build_deployed() {
 	echo "$stamp" >"$DEPLOYED.stamp"
 }
 
-# suture_build NAME SRC OUT DIFF...: sets BUILD_RC and BUILD_MESSAGE; the
+# suture_build NAME SRC OUT OPTION...: suture build with the given --diff,
+# --base-diff and --requires options; sets BUILD_RC and BUILD_MESSAGE.  The
 # work directory is $STATE/work/NAME.
 suture_build() {
-	local name=$1 src=$2 out=$3 args=() d
+	local name=$1 src=$2 out=$3
 	shift 3
-	for d in "$@"; do
-		args+=(--diff "$d")
-	done
 	BUILD_RC=0
-	timeout "$BUILD_TIMEOUT" "$SUTURE" build --src "$src" "${args[@]}" \
+	timeout "$BUILD_TIMEOUT" "$SUTURE" build --src "$src" "$@" \
 		--build "sh $HERE/build-expat.sh" --target build/lib/.libs/libexpat.so.1 \
 		--against "$DEPLOYED/build/lib/.libs/libexpat.so.1" --workdir "$STATE/work/$name" \
 		--name "expat-$CURRENT_CVE" --cve "$CURRENT_CVE" \
@@ -325,6 +323,31 @@ suture_build() {
 }
 
 # ------------------------------------------------------------- per CVE
+
+# set_stacked_options: STACKED_OPTIONS, the suture build options for the
+# diffs that are live.  With live patches, those diffs are base diffs and
+# the patches are required, so that a new patch contains only what its own
+# diff changes.  Without one, the live diffs change no code and go in as
+# plain diffs.
+set_stacked_options() {
+	local d p option=--diff
+	STACKED_OPTIONS=()
+	[ ${#LIVE_PATCHES[@]} -eq 0 ] || option=--base-diff
+	for d in "${LIVE_DIFFS[@]}"; do
+		STACKED_OPTIONS+=("$option" "$d")
+	done
+	for p in "${LIVE_PATCHES[@]}"; do
+		STACKED_OPTIONS+=(--requires "$p")
+	done
+}
+
+stacked_summary() {
+	if [ ${#LIVE_PATCHES[@]} -gt 0 ]; then
+		echo "--base-diff <${#LIVE_DIFFS[@]} live diffs> --requires <${#LIVE_PATCHES[@]} live patches>"
+	elif [ ${#LIVE_DIFFS[@]} -gt 0 ]; then
+		echo "--diff <${#LIVE_DIFFS[@]} live diffs without code changes>"
+	fi
+}
 
 # check_probes CVE WHEN EXPECTED_KIND: ask each process the CVE's probe and
 # compare with VULNERABLE_RE or FIXED_RE.  Prints one line per process and
@@ -405,11 +428,11 @@ run_oracle() {
 	note "oracle under suture run with ${#patches[@]} patch(es): $(oracle_summary "$RUN/oracle-patched-$cve.txt" "$patched" "${new[@]}")"
 
 	if [ "$patched" -eq 0 ] && grep -q 'Failed: 0$' "$RUN/oracle-patched-$cve.txt"; then
-		ORACLE_VERDICT="pass: $(grep -o 'Checks: [0-9]*' "$RUN/oracle-patched-$cve.txt") with the patch"
+		ORACLE_VERDICT="pass: $(grep -o 'Checks: [0-9]*' "$RUN/oracle-patched-$cve.txt") with ${ORACLE_WITH:-the patch}"
 		if [ ${#new[@]} -gt 0 ]; then
 			ORACLE_VERDICT+="; without it $(oracle_failed_new "$RUN/oracle-plain-$cve.txt" "$plain" "${new[@]}")"
 		else
-			ORACLE_VERDICT+="; the patch adds no test"
+			ORACLE_VERDICT+="; the CVE's diff adds no test"
 		fi
 	else
 		ORACLE_VERDICT="fail: $(oracle_summary "$RUN/oracle-patched-$cve.txt" "$patched" "${new[@]}")"
@@ -522,16 +545,18 @@ process_cve() {
 	CUT_RESULT=""
 	[ ${#cut[@]} -eq ${#BASE_PATCHES[@]} ] || make_tree "$STATE/trees/cut-$cve" "${cut[@]}"
 	if [ "$CUT_BUILDS" = 1 ] && [ ${#cut[@]} -gt ${#BASE_PATCHES[@]} ]; then
-		suture_build "$cve-cut" "$STATE/trees/cut-$cve" "$RUN/$cve-cut.suture" "$patch_file"
+		suture_build "$cve-cut" "$STATE/trees/cut-$cve" "$RUN/$cve-cut.suture" --diff "$patch_file"
 		note "suture build --src <cut before $cve> --against <running build>: exit $BUILD_RC: $BUILD_MESSAGE"
 		CUT_RESULT="cut-before tree: suture build exit $BUILD_RC"
 	fi
 
-	# 2. As the processes run: the vulnerable sources plus the patches that
-	# are live, in order, plus this one.
+	# 2. As the processes run: the vulnerable sources with the diffs that are
+	# live as base diffs, and this CVE's diff.  The patch stacks on the live
+	# patches and contains only what this diff changes.
 	local out=$RUN/$cve.suture
-	suture_build "$cve" "$VULN_SRC" "$out" "${LIVE_DIFFS[@]}" "$patch_file"
-	note "suture build --src <vulnerable> --diff <${#LIVE_DIFFS[@]} live patches> --diff $(basename "$patch_file"): exit $BUILD_RC"
+	set_stacked_options
+	suture_build "$cve" "$VULN_SRC" "$out" "${STACKED_OPTIONS[@]}" --diff "$patch_file"
+	note "suture build --src <vulnerable> $(stacked_summary) --diff $(basename "$patch_file"): exit $BUILD_RC"
 	note "  $BUILD_MESSAGE"
 	local work=$STATE/work/$cve layout=""
 	if [ -f "$work/orig/build/lib/.libs/libexpat.so.1" ] && [ -f "$work/tree/build/lib/.libs/libexpat.so.1" ]; then
@@ -574,6 +599,9 @@ process_cve() {
 	if [ "$BUILD_RC" -eq 18 ]; then
 		result="nothing to patch"
 		why="suture build exit 18: $BUILD_MESSAGE"
+		# The running code already behaves as this diff, so later patches
+		# build on it like on a live patch's diff.
+		LIVE_DIFFS+=("$patch_file")
 	elif [ "$BUILD_RC" -eq 19 ]; then
 		result="refused"
 		why="suture build exit 19: $BUILD_MESSAGE"
@@ -590,7 +618,8 @@ process_cve() {
 		"$SUTURE" sign "$out" --key "$KEY" >/dev/null
 		apply_under_load "$cve" "$out"
 		pauses=$APPLY_PAUSES
-		why=$(grep -o '[0-9]* functions\{0,1\} replaced.*' "$RUN/build-$cve.log" | head -1 | cut -c1-160)
+		why=$(grep -o '[0-9]* functions\{0,1\} replaced.*' "$RUN/build-$cve.log" | head -1 |
+			sed 's|requires [^ ]*/|requires |' | cut -c1-200)
 		if [ "$APPLY_RC" -eq 0 ] && [ "$APPLY_VERDICT" = OK ]; then
 			result="live-patched"
 			[ -z "${PROBE_NOTE[$cve]:-}" ] || check_probes "$cve" after fixed
@@ -602,9 +631,8 @@ process_cve() {
 			why="apply exit $APPLY_RC: $APPLY_MESSAGES"
 		fi
 		# A patch that some process runs stays in the stack: later patches
-		# build on it, and the revert at the end removes it.  Patches built
-		# from the vulnerable sources plus every earlier diff are correct
-		# whichever of the earlier patches a process has.
+		# build on it and require it, and the revert at the end removes it.
+		# A process that lacks it rejects the later patches.
 		if [ "$APPLY_RC" -eq 0 ] || [ "$APPLY_RC" -eq 22 ]; then
 			LIVE_DIFFS+=("$patch_file")
 			LIVE_PATCHES+=("$out")
@@ -624,6 +652,8 @@ process_cve() {
 		if [ -f "$out" ] && [ "$result" != "NOT REFUSED" ]; then
 			run_oracle "$cve" "$work" "${LIVE_PATCHES[@]}" \
 				$([ "${LIVE_CVES[${#LIVE_CVES[@]} - 1]:-}" = "$cve" ] || echo "$out")
+		elif [ "$BUILD_RC" -eq 18 ] && [ ${#LIVE_PATCHES[@]} -gt 0 ]; then
+			ORACLE_WITH="the live patches" run_oracle "$cve" "$work" "${LIVE_PATCHES[@]}"
 		else
 			run_oracle_plain_only "$cve" "$work"
 		fi

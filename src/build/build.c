@@ -39,7 +39,8 @@ static int build_stage(struct build_ctx *c, const char *stage)
 	int rc = target ? build_run_build(c, stage) : build_fail(EXIT_INTERNAL, "out of memory");
 
 	if (rc == EXIT_OK && access(target, R_OK) != 0)
-		rc = build_fail(EXIT_USAGE, "the build did not produce --target %s (no file %s)",
+		rc = build_fail(EXIT_BUILD_FAILED, "the build did not produce --target %s (no file "
+				"%s); check --target, which is relative to the tree",
 				c->opt->target, target);
 	free(target);
 	return rc;
@@ -61,10 +62,13 @@ static int build_original(struct build_ctx *c)
 	char *target = build_format("%s/%s", c->tree, c->opt->target);
 	int rc = target ? build_stage(c, "orig") : build_fail(EXIT_INTERNAL, "out of memory");
 
-	if (rc == EXIT_OK && c->opt->against)
+	if (rc == EXIT_OK && c->opt->against) {
 		rc = build_verify_target(target, c->opt->against);
-	else if (rc == EXIT_OK)
+	} else if (rc == EXIT_OK) {
 		rc = build_check_stack_target(c, target);
+		if (rc == EXIT_OK)
+			rc = build_warn_no_against(target);
+	}
 	free(target);
 	if (rc == EXIT_OK)
 		rc = keep_copy(c->tree, c->running ? c->running : c->orig);

@@ -139,4 +139,11 @@ void build_free_early(struct build_ctx *c);
 /* build_verify.c */
 int build_verify_target(const char *target, const char *against);
 
+/*
+ * Warn that without --against the patch is for the tree's own build, and
+ * name its build-id.  Returns EXIT_OK, or EXIT_BUILD_FAILED when the built
+ * target cannot be read.
+ */
+int build_warn_no_against(const char *target);
+
 #endif

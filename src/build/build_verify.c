@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "elf/elf_file.h"
+#include "elf/elf_mem.h"
 #include "patch/patch.h"
 #include "util/exitcode.h"
+#include "util/log.h"
 
 /* Link-time address range of the build-id bytes, so that the comparison skips them. */
 struct id_range {
@@ -149,13 +151,15 @@ int build_verify_target(const char *target, const char *against)
 
 	r = elf_file_open(target, &a);
 	if (r < 0) {
-		rc = build_fail(EXIT_USAGE, "cannot read the built target %s: %s", target,
+		rc = build_fail(EXIT_BUILD_FAILED, "cannot read the built target %s: %s; check "
+				"--target (relative to the tree) and the build command", target,
 				strerror(-r));
 		goto out;
 	}
 	r = elf_file_open(against, &b);
 	if (r < 0) {
-		rc = build_fail(EXIT_USAGE, "cannot read --against %s: %s", against, strerror(-r));
+		rc = build_fail(r == -ENOENT || r == -ENOTDIR ? EXIT_NO_FILE : EXIT_USAGE,
+				"cannot read --against %s: %s", against, strerror(-r));
 		goto out;
 	}
 	if (elf_file_type(a) != elf_file_type(b) || elf_file_machine(a) != elf_file_machine(b))
@@ -167,4 +171,25 @@ out:
 	elf_file_close(b);
 	elf_file_close(a);
 	return rc;
+}
+
+int build_warn_no_against(const char *target)
+{
+	uint8_t id[PATCH_BUILD_ID_MAX];
+	char hex[2 * PATCH_BUILD_ID_MAX + 1];
+	struct elf_file *f = NULL;
+	size_t len = 0;
+	int r = elf_file_open(target, &f);
+
+	if (r == 0)
+		r = elf_file_build_id(f, id, sizeof(id), &len);
+	elf_file_close(f);
+	if (r < 0)
+		return build_fail(EXIT_BUILD_FAILED, "cannot read the build-id of the built target "
+				  "%s: %s; check --target (relative to the tree) and the build command",
+				  target, strerror(-r));
+	build_id_hex(id, len, hex);
+	log_warn("no --against: the patch is for build-id %s, the tree's own build of %s; give "
+		 "--against with the deployed binary to check that they match", hex, target);
+	return EXIT_OK;
 }

@@ -4,7 +4,8 @@
  * Then it times only the calls that any such patcher makes inside its pause.
  * These are PTRACE_INTERRUPT, a wait for the stop, PTRACE_GETREGS (a safety
  * check needs at least rip and rsp) and PTRACE_DETACH, for each thread.
- * It runs at SCHED_FIFO, as suture does during the pause of a big process.
+ * From 16 threads on it runs at SCHED_FIFO, as suture does during the pause.
+ * Between rounds the threads fall asleep again, as between two commands.
  * Prints the median, minimum and maximum of the rounds, in microseconds.
  */
 #define _GNU_SOURCE
@@ -18,6 +19,7 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_us(void)
 {
@@ -98,9 +100,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ptrace-floor: failed to list the threads of process %d; check the pid\n", pid);
 		return 1;
 	}
-	if (sched_setscheduler(0, SCHED_FIFO, &fifo) < 0)
+	/* The same rule as suture's (PRIORITY_MIN_THREADS in src/ptrace/ptrace.c). */
+	if (n >= 16 && sched_setscheduler(0, SCHED_FIFO, &fifo) < 0)
 		fprintf(stderr, "ptrace-floor: running at normal priority: %s\n", strerror(errno));
 	for (int r = 0; r < rounds; r++) {
+		/* Let the threads fall asleep again and the CPUs go idle, as
+		 * between two suture commands. */
+		usleep(50000);
 		us[r] = one_round(tids, n);
 		if (us[r] < 0) {
 			fprintf(stderr, "ptrace-floor: ptrace on process %d failed: %s; run as root\n", pid,

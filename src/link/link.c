@@ -362,12 +362,14 @@ static int run_link_steps(struct linker *l)
 	r = link_layout(l);
 	if (r == 0)
 		r = link_copy_sections(l);
+	/* The entries of the new copies are known once laid out; the
+	 * relocations need them (reroute_to_entry in link_reloc.c). */
+	if (r == 0)
+		set_new_offsets(l);
 	if (r == 0)
 		r = link_translate_relocations(l);
 	if (r == 0)
 		r = link_emit_stubs(l);
-	if (r == 0)
-		set_new_offsets(l);
 	return r;
 }
 

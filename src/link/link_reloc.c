@@ -224,6 +224,46 @@ static int translate_gotpcrel(struct linker *l, const struct reloc_site *site,
 			 site->rela.r_addend);
 }
 
+/*
+ * Point a reference to the start of a replaced function's new copy at the
+ * original function's entry, which jumps to whichever version is live.  A
+ * later patch that replaces the function again then serves this patch's
+ * callers too.  A function pointer that the new code hands out stays valid
+ * after a revert.  Only code references (calls, jumps and address loads,
+ * addend -4) and absolute pointers qualify, because the unwind table and
+ * jump tables must keep pointing into the copy.
+ */
+static void reroute_to_entry(const struct linker *l, struct reloc_site *site,
+			     struct link_target *target)
+{
+	int64_t addend = site->rela.r_addend;
+	uint64_t entry;
+
+	if (target->kind != PATCH_TARGET_PATCH || target->part != PATCH_PART_TEXT)
+		return;
+	if (site->type == R_X86_64_64)
+		entry = target->value + (uint64_t)addend;
+	else if (site->section->part == PATCH_PART_TEXT && addend == -4 &&
+		 (site->type == R_X86_64_PC32 || site->type == R_X86_64_PLT32))
+		entry = target->value;
+	else if (site->section->part == PATCH_PART_TEXT &&
+		 (site->type == R_X86_64_GOTPCREL || site->type == R_X86_64_GOTPCRELX ||
+		  site->type == R_X86_64_REX_GOTPCRELX))
+		entry = target->value;
+	else
+		return;
+	for (size_t i = 0; i < l->in->nreplacements; i++) {
+		if (l->funcs[i].new_offset != entry)
+			continue;
+		memset(target, 0, sizeof(*target));
+		target->kind = PATCH_TARGET_OBJECT;
+		target->value = l->funcs[i].old_addr;
+		if (site->type == R_X86_64_64)
+			site->rela.r_addend = 0;
+		return;
+	}
+}
+
 static uint64_t reloc_width(uint32_t type)
 {
 	return type == R_X86_64_64 ? 8 : 4;
@@ -256,6 +296,7 @@ static int translate_one(struct linker *l, struct reloc_site *site)
 			 &target);
 	if (r < 0)
 		return r;
+	reroute_to_entry(l, site, &target);
 	if (site->type == R_X86_64_64)
 		return add_reloc(l, site->section->part, PATCH_RELOC_ABS64, place, &target,
 				 site->rela.r_addend);

@@ -29,3 +29,10 @@ TARGETS += $(OUT)/altstack $(OUT)/fix_altstack.o
 $(OUT)/altstack: altstack.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# Calls and pointers between replaced functions, across stacked patches.
+TARGETS += $(OUT)/chain $(OUT)/fix_chain1.o $(OUT)/fix_chain2.o
+
+$(OUT)/chain: chain.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -o $@ $<

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "elf/elf_file.h"
 #include "elf/elf_mem.h"
@@ -154,6 +155,12 @@ int build_verify_target(const char *target, const char *against)
 		rc = build_fail(EXIT_BUILD_FAILED, "cannot read the built target %s: %s; check "
 				"--target (relative to the tree) and the build command", target,
 				strerror(-r));
+		goto out;
+	}
+	struct stat st;
+	if (stat(against, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = build_fail(EXIT_NO_FILE, "--against %s is a directory; give the deployed "
+				"binary itself", against);
 		goto out;
 	}
 	r = elf_file_open(against, &b);

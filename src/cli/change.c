@@ -186,13 +186,14 @@ int cli_run_change(const char *what, int argc, char **argv)
 	/* Every change is recorded, so refuse before any change that could not be. */
 	int rc = journal_check(o.journal);
 	if (rc < 0) {
-		fprintf(stderr, "suture: cannot write the audit journal %s: %s; fix its directory's "
-			"permissions or pass --journal PATH\n",
+		fprintf(stderr, "suture: cannot write the audit journal %s: %s; check that its "
+			"directory exists or can be created and is writable, or pass --journal PATH\n",
 			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
 		cli_opts_free(&o);
 		return EXIT_JOURNAL;
 	}
 	char why[512] = "";
+	o.trust_optional = !is_apply;
 	code = cli_load_patch(&o, &p, signer, why, sizeof(why));
 	if (code != EXIT_OK) {
 		/* The journal keeps refusals too: who tried to apply what. */

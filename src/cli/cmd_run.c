@@ -75,7 +75,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			printf("usage: suture run --patch FIX.suture [--patch MORE.suture]... "
 			       "[--trusted-dir DIR] [--insecure-skip-verify] [--journal FILE] "
 			       "-- COMMAND [ARG]...\n"
-			       "Starts COMMAND with the patches applied, in order, before its main().\n");
+			       "Starts COMMAND with the patches applied, in order, before its main().\n"
+			       "Once COMMAND runs, its exit status is suture run's (128 + N after\n"
+			       "signal N), and SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 and SIGUSR2\n"
+			       "sent to suture run are passed on to it.  Before that, suture run fails\n"
+			       "with its own exit codes, as apply does.\n");
 			exit(EXIT_OK);
 		default:
 			return EXIT_USAGE;
@@ -292,8 +296,8 @@ int cmd_run(int argc, char **argv)
 		return code;
 	int rc = journal_check(o.journal);
 	if (rc < 0) {
-		fprintf(stderr, "suture run: cannot write the audit journal %s: %s; fix its "
-			"directory's permissions or pass --journal PATH\n",
+		fprintf(stderr, "suture run: cannot write the audit journal %s: %s; check that its "
+			"directory exists or can be created and is writable, or pass --journal PATH\n",
 			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
 		return EXIT_JOURNAL;
 	}

@@ -20,6 +20,7 @@ struct cli_opts {
 	double timeout_sec;
 	int allow_active;
 	int insecure_skip_verify;
+	int trust_optional; /* revert: a patch without a trusted signature is accepted */
 	const char *trusted_dir;
 	const char *journal;
 };

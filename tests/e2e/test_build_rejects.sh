@@ -51,6 +51,10 @@ build_one no-against-file --target demo --against "$WORK/no-such-deployed-binary
 expect_eq "$BUILD_RC" 26 "exit code for a missing --against"
 expect_match "$(cat "$WORK/no-against-file.out")" "cannot read --against .*no-such-deployed-binary" \
 	"missing --against message"
+build_one against-dir --target demo --against "$WORK/deployed"
+expect_eq "$BUILD_RC" 26 "exit code for a directory as --against"
+expect_match "$(cat "$WORK/against-dir.out")" "is a directory; give the deployed binary itself" \
+	"directory as --against message"
 build_one without-against --target demo
 expect_eq "$BUILD_RC" 0 "exit code without --against"
 built_id=$(readelf -n "$WORK/w-without-against/running/demo" 2>/dev/null ||

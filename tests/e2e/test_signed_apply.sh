@@ -76,3 +76,11 @@ expect_code 0 apply_signed "$WORK/fix.suture"
 expect_eq "$(ask app 'compute 5')" "compute 5 = 500" "behaviour after the signed apply"
 expect_match "$(tail -1 "$JOURNAL")" '"signer_key_id":"[0-9a-f]{16}".*"insecure":false' "journal entry"
 expect_match "$("$SUTURE" status --pid "$pid")" "signed by [0-9a-f]{16}" "status shows the signer"
+
+# revert restores the original code and needs no trusted signature: here no
+# key in the trusted directory signed the file.
+mkdir -m 755 "$WORK/no-keys"
+expect_code 0 "$SUTURE" revert "$WORK/fix.suture" --pid "$pid" --trusted-dir "$WORK/no-keys" \
+	--journal "$JOURNAL"
+expect_eq "$(ask app 'compute 5')" "compute 5 = 6" "behaviour after the revert"
+expect_eq "$(snapshot_text "$pid" "$T/basic-pie")" "$text_before" "text after the revert"

@@ -12,6 +12,7 @@
 #include "trust/journal.h"
 #include "trust/json.h"
 #include "util/exitcode.h"
+#include "util/log.h"
 
 static const char *state_name(uint32_t state)
 {
@@ -141,8 +142,15 @@ static int show_process(pid_t pid, const struct cli_opts *o, int explicit, int *
 			print_json(&ps, comm, first);
 		else
 			print_text(&ps, comm);
-		if (o->history && !o->json)
-			journal_read_pid(o->journal, (int)pid, stdout);
+		if (o->history && !o->json) {
+			int lines = journal_read_pid(o->journal, (int)pid, stdout);
+			if (lines == -ENOENT)
+				log_warn("no journal at %s, so no history; pass --journal PATH if "
+					 "it is elsewhere", o->journal);
+			else if (lines < 0)
+				log_warn("cannot read the journal %s: %s", o->journal,
+					 strerror(-lines));
+		}
 	}
 	pstate_free(&ps);
 	return 1;

@@ -116,3 +116,9 @@ if grep -q "\"pid\":$other\b" <<<"$history"; then
 fi
 
 alive "$pid" || fail "target died"
+
+# --history with a journal that does not exist says so, on stderr.
+"$SUTURE" status --pid "$pid" --history --journal "$WORK/no-such-journal.jsonl" \
+	>"$WORK/status.out" 2>"$WORK/status.err" || fail "status with a missing journal failed"
+expect_match "$(cat "$WORK/status.err")" "no journal at .*no-such-journal.jsonl, so no history" \
+	"status --history without a journal"

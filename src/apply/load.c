@@ -249,7 +249,7 @@ int image_relocate(struct image *img, const struct patch *p, const struct proces
 	return ret;
 }
 
-static int run_call(struct process_state *ps, struct thread *t, const struct inject_site *site,
+static int run_call(struct process_state *ps, struct thread *t, struct inject_site *site,
 		    long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		    uint64_t a5, int64_t *result)
 {
@@ -271,7 +271,7 @@ int inject_site_find(const struct process_state *ps, struct inject_site *site)
 }
 
 static int map_parts(struct image *img, struct process_state *ps, struct thread *t,
-		     const struct inject_site *site, int fd, char *err, size_t errlen)
+		     struct inject_site *site, int fd, char *err, size_t errlen)
 {
 	static const int prot[PATCH_PART_COUNT] = {
 		PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE

@@ -18,17 +18,34 @@
 
 #define INJECT_CODE_MAX 128
 
+static int park(struct thread *t, struct user_regs_struct *regs, int sig);
+
 int inject_site_claim(struct inject_site *site, int memfd, uint64_t addr)
 {
 	site->addr = addr;
 	site->memfd = memfd;
 	site->string_addr = addr + INJECT_CODE_MAX;
+	site->held = NULL;
 	return proc_mem_read(memfd, addr, site->saved, sizeof(site->saved));
+}
+
+/* Put the thread held at the site back into a plain stop with its own registers. */
+static int release_held(struct inject_site *site)
+{
+	struct thread *t = site->held;
+
+	site->held = NULL;
+	if (!t || t->state == THREAD_GONE)
+		return t ? -ESRCH : 0;
+	return park(t, &t->regs, 0);
 }
 
 int inject_site_release(struct inject_site *site)
 {
-	return proc_mem_write(site->memfd, site->addr, site->saved, sizeof(site->saved));
+	int parked = release_held(site);
+	int ret = proc_mem_write(site->memfd, site->addr, site->saved, sizeof(site->saved));
+
+	return parked && parked != -ESRCH ? parked : ret;
 }
 
 int inject_site_set_string(struct inject_site *site, const char *s)
@@ -192,21 +209,36 @@ static int park(struct thread *t, struct user_regs_struct *regs, int sig)
 	return -EAGAIN;
 }
 
-int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
+/* Write the site's code for a thread whose registers are `orig`. */
+static int write_site_code(const struct inject_site *site, const struct user_regs_struct *orig,
+			   struct user_regs_struct *own)
+{
+	uint8_t code[INJECT_CODE_MAX];
+
+	*own = *orig;
+	resolve_restart(own);
+	size_t len = build_site_code(code, own);
+	return proc_mem_write(site->memfd, site->addr, code, len);
+}
+
+int inject_syscall(struct thread *t, struct inject_site *site, long nr,
 		   const uint64_t args[6], int64_t *result)
 {
-	struct user_regs_struct orig = t->regs, own, call;
-	uint8_t code[INJECT_CODE_MAX];
+	struct user_regs_struct own, call;
 	int ret = -EAGAIN, sig = 0;
 
-	for (int tries = 0; tries < 8 && ret == -EAGAIN; tries++) {
-		own = orig;
-		resolve_restart(&own);
-		size_t len = build_site_code(code, &own);
-		ret = proc_mem_write(site->memfd, site->addr, code, len);
-		if (ret)
+	if (site->held != t) {
+		ret = release_held(site);
+		if (ret && ret != -ESRCH)
 			return ret;
-
+	}
+	/* The code restores t->regs, which stay the same for a series of calls. */
+	ret = write_site_code(site, &t->regs, &own);
+	if (ret)
+		return ret;
+	site->held = t;
+	ret = -EAGAIN;
+	for (int tries = 0; tries < 8 && ret == -EAGAIN; tries++) {
 		call = own;
 		call.rax = (unsigned long long)nr;
 		call.rdi = args[0];
@@ -216,8 +248,10 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 		call.r8 = args[4];
 		call.r9 = args[5];
 		call.rip = site->addr;
-		if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0)
-			return -errno;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &call) < 0) {
+			ret = -errno;
+			break;
+		}
 
 		fault_point("injecting");
 		ret = run_site_syscall(t, site->addr, &sig);
@@ -225,10 +259,12 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 			break;
 		/* Deliver the signal with the thread's own registers, so that its
 		 * handler gets the real context and its siginfo is kept.  Then
-		 * take the thread back and try again. */
-		ret = park(t, &orig, sig);
+		 * take the thread back and try again from where it is now. */
+		ret = park(t, &t->regs, sig);
+		if (!ret)
+			ret = write_site_code(site, &t->regs, &own);
 		if (ret)
-			return ret;
+			break;
 		ret = -EAGAIN;
 	}
 	if (ret == 0) {
@@ -238,10 +274,11 @@ int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
 		else
 			*result = (int64_t)after.rax;
 	}
-	if (t->state == THREAD_GONE)
+	if (t->state == THREAD_GONE) {
+		site->held = NULL;
 		return -ESRCH;
-	int parked = park(t, &orig, 0);
-	if (t->state != THREAD_GONE)
-		t->regs = orig;
-	return ret ? ret : parked;
+	}
+	if (ret)
+		release_held(site);
+	return ret;
 }

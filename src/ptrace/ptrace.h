@@ -32,7 +32,7 @@ struct thread_set {
 	pid_t pid;
 	struct thread *threads;
 	size_t count, alloc;
-	int raised;       /* suture runs SCHED_FIFO while it holds the threads stopped */
+	int raised;       /* suture runs at SCHED_FIFO while the threads are stopped */
 	int saved_policy; /* suture's own scheduling policy and priority before that */
 	int saved_priority;
 };
@@ -81,6 +81,7 @@ struct inject_site {
 	uint8_t saved[INJECT_SITE_SIZE]; /* original bytes, put back by inject_site_release */
 	int memfd;
 	uint64_t string_addr; /* INJECT_STRING_MAX bytes after the code, for path arguments */
+	struct thread *held;  /* thread left after its last call, still at the site */
 };
 
 #define INJECT_STRING_MAX 48
@@ -90,11 +91,14 @@ int inject_site_release(struct inject_site *site);
 int inject_site_set_string(struct inject_site *site, const char *s);
 
 /*
- * Run system call `nr` with `args` in stopped thread `t`, leaving the thread
- * stopped with its registers as before.  *result is the raw return value
- * (negative errno on failure).  Returns 0, or -ESRCH if the thread exited.
+ * Run system call `nr` with `args` in stopped thread `t`.  *result is the
+ * raw return value (negative errno on failure).  Returns 0, or -ESRCH if
+ * the thread exited.  Between calls on the same site the thread waits at
+ * the site, whose code would restore its registers if suture died;
+ * inject_site_release() or a call in another thread puts it back into a
+ * plain stop with t->regs, its registers from before the first call.
  */
-int inject_syscall(struct thread *t, const struct inject_site *site, long nr,
+int inject_syscall(struct thread *t, struct inject_site *site, long nr,
 		   const uint64_t args[6], int64_t *result);
 
 #endif

@@ -270,36 +270,62 @@ int inject_site_find(const struct process_state *ps, struct inject_site *site)
 	return -ENOSPC;
 }
 
-static int map_parts(struct image *img, struct process_state *ps, struct thread *t,
-		     struct inject_site *site, int fd, char *err, size_t errlen)
+/* One mmap of the image, which may cover several neighbouring parts. */
+struct map_segment {
+	uint64_t addr, len, offset;
+	int prot;
+};
+
+/*
+ * Fill `out` with the mmaps of the image, in address order, and return how
+ * many.  The record, the stubs and the parts lie next to each other in the
+ * address space and in the memfd.  So neighbours of equal protection, such
+ * as the stubs and the text, share one mmap.
+ */
+static size_t map_segments(const struct image *img, struct map_segment out[PATCH_PART_COUNT + 2])
 {
 	static const int prot[PATCH_PART_COUNT] = {
 		PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE
 	};
-	int64_t r;
 	uint64_t offset = 0;
+	size_t n = 0;
 
 	/* -2: the record, -1: the switch stubs, then the patch's parts. */
 	for (int i = -2; i < PATCH_PART_COUNT; i++) {
-		uint64_t addr, len;
-		int pr;
-		if (i == -2) {
-			addr = img->base;
-			len = img->record_size;
-			pr = PROT_READ;
-		} else if (i == -1) {
-			addr = img->stubs_addr;
-			len = img->stubs_span;
-			pr = PROT_READ | PROT_EXEC;
-		} else {
-			addr = img->part_addr[i];
-			len = img->part_span[i];
-			pr = prot[i];
-		}
-		if (!len)
+		struct map_segment seg;
+		if (i == -2)
+			seg = (struct map_segment){ img->base, img->record_size, 0, PROT_READ };
+		else if (i == -1)
+			seg = (struct map_segment){ img->stubs_addr, img->stubs_span, 0,
+						    PROT_READ | PROT_EXEC };
+		else
+			seg = (struct map_segment){ img->part_addr[i], img->part_span[i], 0, prot[i] };
+		seg.offset = offset;
+		offset += seg.len;
+		if (!seg.len)
 			continue;
-		int ret = run_call(ps, t, site, SYS_mmap, addr, len, (uint64_t)pr,
-				   MAP_PRIVATE | MAP_FIXED_NOREPLACE, (uint64_t)fd, offset, &r);
+		struct map_segment *last = n ? &out[n - 1] : NULL;
+		if (last && last->prot == seg.prot && last->addr + last->len == seg.addr &&
+		    last->offset + last->len == seg.offset) {
+			last->len += seg.len;
+			continue;
+		}
+		out[n++] = seg;
+	}
+	return n;
+}
+
+static int map_parts(struct image *img, struct process_state *ps, struct thread *t,
+		     struct inject_site *site, int fd, char *err, size_t errlen)
+{
+	struct map_segment segs[PATCH_PART_COUNT + 2];
+	size_t n = map_segments(img, segs);
+	int64_t r;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t addr = segs[i].addr, len = segs[i].len;
+		int ret = run_call(ps, t, site, SYS_mmap, addr, len, (uint64_t)segs[i].prot,
+				   MAP_PRIVATE | MAP_FIXED_NOREPLACE, (uint64_t)fd, segs[i].offset, &r);
 		if (ret)
 			return ret;
 		if (r < 0 || (uint64_t)r != addr) {
@@ -312,7 +338,6 @@ static int map_parts(struct image *img, struct process_state *ps, struct thread 
 				run_call(ps, t, site, SYS_munmap, img->base, addr - img->base, 0, 0, 0, 0, &r);
 			return r == -EEXIST ? -EEXIST : -EIO;
 		}
-		offset += len;
 		fault_point("mapped-part");
 	}
 	return 0;
@@ -375,32 +400,22 @@ static int check_map_calls(const struct image *img, const struct process_state *
 			   const struct thread *t, const struct inject_site *site,
 			   char *err, size_t errlen)
 {
-	static const int prot[PATCH_PART_COUNT] = {
-		PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE
-	};
 	/* The descriptor number is not known yet; filters rarely look at it. */
 	const uint64_t fd = 3;
 	struct planned_call calls[PATCH_PART_COUNT + 6] = {
 		{ SYS_memfd_create, "memfd_create", { site->string_addr, MFD_CLOEXEC } },
 		{ SYS_ftruncate, "ftruncate", { fd, img->total } },
-		{ SYS_mmap, "mmap", { img->base, img->record_size, PROT_READ,
-				      MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0 } },
 		{ SYS_close, "close", { fd } },
 		{ SYS_munmap, "munmap", { img->base, img->total } },
 	};
-	calls[5] = (struct planned_call){ SYS_mmap, "mmap with PROT_EXEC", { img->stubs_addr,
-		img->stubs_span, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd,
-		img->record_size } };
-	size_t n = 6;
-	uint64_t offset = img->record_size + img->stubs_span;
-	for (int i = 0; i < PATCH_PART_COUNT; i++) {
-		if (!img->part_span[i])
-			continue;
-		calls[n++] = (struct planned_call){ SYS_mmap, prot[i] & PROT_EXEC ? "mmap with PROT_EXEC"
-			: "mmap", { img->part_addr[i], img->part_span[i], (uint64_t)prot[i],
-			MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, offset } };
-		offset += img->part_span[i];
-	}
+	struct map_segment segs[PATCH_PART_COUNT + 2];
+	size_t nsegs = map_segments(img, segs), n = 4;
+
+	for (size_t i = 0; i < nsegs; i++)
+		calls[n++] = (struct planned_call){ SYS_mmap, segs[i].prot & PROT_EXEC ?
+			"mmap with PROT_EXEC" : "mmap", { segs[i].addr, segs[i].len,
+			(uint64_t)segs[i].prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd,
+			segs[i].offset } };
 	return check_calls_allowed(ps, t, site->addr + 2, calls, n, err, errlen);
 }
 

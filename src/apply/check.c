@@ -79,6 +79,7 @@ struct stack_piece {
 	uint64_t at, end;          /* live part of the stack: [rsp, end of its mapping) */
 	size_t len;                /* bytes read in the batch */
 	int elsewhere;             /* rsp is not on the thread's own stack */
+	uint64_t tcb;              /* the read ends with the thread's control block here, or 0 */
 	int verdict;               /* of the scan: 0 clean, 1 hit, or a negative errno */
 	struct busy_report report; /* the hit */
 };
@@ -173,13 +174,19 @@ static void scan_pieces(const struct scan_job *job)
 			    (ssize_t)total;
 		for (size_t i = 0; i < n; i++) {
 			struct stack_piece *pc = &pieces[i];
+			const uint64_t *words = sc->local[i].iov_base;
+			size_t nwords = pc->len / 8;
+			/* glibc's control block starts with pointers to itself at
+			 * offsets 0 and 16: only its own data lies above it. */
+			int tcb = whole && pc->tcb && nwords >= 3 && words[nwords - 3] == pc->tcb &&
+				  words[nwords - 1] == pc->tcb;
 			if (whole)
-				pc->verdict = scan_words(sc->local[i].iov_base, pc->len / 8, sp,
+				pc->verdict = scan_words(words, tcb ? nwords - 3 : nwords, sp,
 							 job->ranges, job->nranges, pc->t,
 							 &pc->report);
 			else
 				pc->verdict = scan_rest(job, pc, pc->at);
-			if (whole && !pc->verdict && pc->at + pc->len < pc->end)
+			if (whole && !tcb && !pc->verdict && pc->at + pc->len < pc->end)
 				pc->verdict = scan_rest(job, pc, pc->at + pc->len);
 		}
 	}
@@ -293,9 +300,17 @@ static int check_pass(const struct process_state *ps, const struct thread_set *s
 		if (!m)
 			return -ENOENT; /* stack not in the mapping list read earlier */
 		uint64_t len = m->end - rsp;
+		/* The frames of a glibc thread end below its control block, at
+		 * fs_base near the top of its stack mapping: read up to the first
+		 * words of the block, whose self pointers scan_pieces checks. */
+		uint64_t tcb = t->regs.fs_base;
+		if (tcb > rsp && tcb % 8 == 0 && tcb + 24 <= m->end && tcb + 24 - rsp <= BATCH_SLICE)
+			len = tcb + 24 - rsp;
+		else
+			tcb = 0;
 		pieces[n++] = (struct stack_piece){ .t = t, .at = rsp, .end = m->end,
 			.len = (size_t)(len > BATCH_SLICE ? BATCH_SLICE : len),
-			.elsewhere = !on_own_stack(m, t) };
+			.elsewhere = !on_own_stack(m, t), .tcb = tcb };
 	}
 	scan_all(ps, pieces, n, check, ncheck);
 	for (size_t i = 0; i < n; i++) {

@@ -23,17 +23,6 @@ struct build_cli {
 	char self[PATH_MAX];
 };
 
-static void __attribute__((format(printf, 1, 2))) report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("suture build: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void print_usage(FILE *out)
 {
 	fprintf(out,
@@ -74,25 +63,6 @@ static void print_usage(FILE *out)
 		"21 build does not match --against, or a --requires patch is for another build.\n");
 }
 
-static int is_cve_id(const char *id)
-{
-	size_t digits = 0;
-
-	if (strncmp(id, "CVE-", 4) != 0)
-		return 0;
-	for (int i = 4; i < 8; i++) {
-		if (!isdigit((unsigned char)id[i]))
-			return 0;
-	}
-	if (id[8] != '-')
-		return 0;
-	for (const char *p = id + 9; *p; p++, digits++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	}
-	return digits >= 4;
-}
-
 static int handle_option(struct build_cli *b, int opt, const char *arg)
 {
 	switch (opt) {
@@ -109,8 +79,8 @@ static int handle_option(struct build_cli *b, int opt, const char *arg)
 	case 'o': b->opt.output = arg; return EXIT_OK;
 	case 'v': log_verbosity++; return EXIT_OK;
 	case 'c':
-		if (!is_cve_id(arg)) {
-			report_error("invalid --cve '%s'; expected an id like CVE-2024-12345", arg);
+		if (!cli_is_cve_id(arg)) {
+			cli_error("build", "invalid --cve '%s'; expected an id like CVE-2024-12345", arg);
 			return EXIT_USAGE;
 		}
 		b->cves[b->opt.ncves++] = arg;
@@ -145,20 +115,20 @@ static int check_options(const struct build_options *o)
 		return EXIT_USAGE;
 	}
 	if (stat(o->src_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		report_error("--src %s is not a directory", o->src_dir);
+		cli_error("build", "--src %s is not a directory", o->src_dir);
 		return EXIT_USAGE;
 	}
 	if (o->target[0] == '/' || !strncmp(o->target, "../", 3)) {
-		report_error("--target %s must be a path inside the build tree, relative to --src",
+		cli_error("build", "--target %s must be a path inside the build tree, relative to --src",
 			     o->target);
 		return EXIT_USAGE;
 	}
 	if (o->name && (!o->name[0] || strpbrk(o->name, "\n\r\t"))) {
-		report_error("invalid --name; it must be non-empty and on one line");
+		cli_error("build", "invalid --name; it must be non-empty and on one line");
 		return EXIT_USAGE;
 	}
 	if (!o->build_command[0]) {
-		report_error("--build is empty; give the command that builds the project");
+		cli_error("build", "--build is empty; give the command that builds the project");
 		return EXIT_USAGE;
 	}
 	if (o->nbase_diffs && !o->nstack) {
@@ -224,7 +194,7 @@ int cmd_build(int argc, char **argv)
 	b.stack = calloc(n, sizeof(*b.stack));
 	b.cves = calloc(n, sizeof(*b.cves));
 	if (!b.diffs || !b.base_diffs || !b.stack || !b.cves) {
-		report_error("out of memory");
+		cli_error("build", "out of memory");
 		rc = EXIT_INTERNAL;
 		goto out;
 	}
@@ -240,7 +210,7 @@ int cmd_build(int argc, char **argv)
 	if (rc != EXIT_OK)
 		goto out;
 	if (!realpath("/proc/self/exe", b.self)) {
-		report_error("cannot find the suture executable through /proc/self/exe");
+		cli_error("build", "cannot find the suture executable through /proc/self/exe");
 		rc = EXIT_INTERNAL;
 		goto out;
 	}

@@ -27,18 +27,6 @@ struct mkpatch_options {
 	size_t ncves;
 };
 
-/* Print a one-line error to stderr, prefixed like the other commands' option errors. */
-static void __attribute__((format(printf, 1, 2))) report_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("suture mkpatch: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void print_usage(FILE *out)
 {
 	fprintf(out,
@@ -63,25 +51,6 @@ static void print_usage(FILE *out)
 		"  -h, --help             show this help\n");
 }
 
-static int is_cve_id(const char *id)
-{
-	size_t digits = 0;
-
-	if (strncmp(id, "CVE-", 4) != 0)
-		return 0;
-	for (int i = 4; i < 8; i++) {
-		if (!isdigit((unsigned char)id[i]))
-			return 0;
-	}
-	if (id[8] != '-')
-		return 0;
-	for (const char *p = id + 9; *p; p++, digits++) {
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	}
-	return digits >= 4;
-}
-
 static int has_control_chars(const char *text)
 {
 	for (; *text; text++) {
@@ -96,13 +65,13 @@ static int add_replacement(struct mkpatch_options *o, const char *arg)
 	char *spec = strdup(arg);
 
 	if (!spec) {
-		report_error("out of memory");
+		cli_error("mkpatch", "out of memory");
 		return EXIT_INTERNAL;
 	}
 	o->replace_specs[o->nreplacements] = spec;
 	if (link_parse_replacement(spec, &o->replacements[o->nreplacements]) < 0) {
 		free(spec);
-		report_error("invalid --replace '%s'; expected [FILE:]FUNC or [FILE:]FUNC=NEWFUNC", arg);
+		cli_error("mkpatch", "invalid --replace '%s'; expected [FILE:]FUNC or [FILE:]FUNC=NEWFUNC", arg);
 		return EXIT_USAGE;
 	}
 	o->nreplacements++;
@@ -111,8 +80,8 @@ static int add_replacement(struct mkpatch_options *o, const char *arg)
 
 static int add_cve(struct mkpatch_options *o, const char *id)
 {
-	if (!is_cve_id(id)) {
-		report_error("invalid --cve '%s'; expected an id like CVE-2024-12345", id);
+	if (!cli_is_cve_id(id)) {
+		cli_error("mkpatch", "invalid --cve '%s'; expected an id like CVE-2024-12345", id);
 		return EXIT_USAGE;
 	}
 	o->cves[o->ncves++] = id;
@@ -156,7 +125,7 @@ static int check_required(const struct mkpatch_options *o)
 		return EXIT_USAGE;
 	}
 	if (o->name && (!o->name[0] || has_control_chars(o->name))) {
-		report_error("invalid --name; it must be non-empty and on one line");
+		cli_error("mkpatch", "invalid --name; it must be non-empty and on one line");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -202,7 +171,7 @@ static int allocate_options(struct mkpatch_options *o, int argc)
 	o->replacements = calloc(n, sizeof(*o->replacements));
 	o->cves = calloc(n, sizeof(*o->cves));
 	if (!o->objects || !o->replace_specs || !o->replacements || !o->cves) {
-		report_error("out of memory");
+		cli_error("mkpatch", "out of memory");
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
@@ -264,11 +233,11 @@ static int write_patch(const struct patch *p, const char *path)
 
 	if (r == -EINVAL) {
 		patch_validate(p, reason, sizeof(reason));
-		report_error("the linked patch is invalid (%s); this is a bug in suture", reason);
+		cli_error("mkpatch", "the linked patch is invalid (%s); this is a bug in suture", reason);
 		return EXIT_INTERNAL;
 	}
 	if (r < 0) {
-		report_error("cannot write %s: %s", path, strerror(-r));
+		cli_error("mkpatch", "cannot write %s: %s", path, strerror(-r));
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
@@ -288,11 +257,11 @@ static int make_patch(const struct mkpatch_options *o)
 	int rc;
 
 	if (link_patch(&in, &p, &err) < 0) {
-		report_error("%s", err.message);
+		cli_error("mkpatch", "%s", err.message);
 		return exit_code_for(err.kind);
 	}
 	if (set_metadata(&p, o) < 0) {
-		report_error("out of memory");
+		cli_error("mkpatch", "out of memory");
 		rc = EXIT_INTERNAL;
 	} else {
 		rc = write_patch(&p, o->output);

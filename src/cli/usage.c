@@ -1,6 +1,7 @@
 #include "cli/usage.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,4 +143,34 @@ int cli_check_operands(const char *command, int argc, char **argv, const char *o
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
+}
+
+void cli_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "suture %s: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_is_cve_id(const char *id)
+{
+	size_t digits = 0;
+
+	if (strncmp(id, "CVE-", 4) != 0)
+		return 0;
+	for (int i = 4; i < 8; i++) {
+		if (!isdigit((unsigned char)id[i]))
+			return 0;
+	}
+	if (id[8] != '-')
+		return 0;
+	for (const char *p = id + 9; *p; p++, digits++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	}
+	return digits >= 4;
 }

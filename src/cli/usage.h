@@ -28,4 +28,10 @@ int cli_next_option(const char *command, int argc, char **argv, const char *shor
  */
 int cli_check_operands(const char *command, int argc, char **argv, const char *operand);
 
+/* Print "suture COMMAND: MESSAGE" on stderr, for errors that need no hint about --help. */
+void cli_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Return 1 when `id` is a CVE id, CVE-YYYY-NNNN with four or more digits at the end. */
+int cli_is_cve_id(const char *id);
+
 #endif

@@ -131,3 +131,11 @@ for command in apply revert status info keygen sign verify mkpatch build run; do
 	expect_match "$(head -1 "$WORK/out")" "^usage: suture $command" "first line of $command --help"
 	expect_eq "$(wc -c <"$WORK/err")" 0 "stderr bytes of $command --help"
 done
+
+# A malformed --cve is named, and a well-formed one is kept in the patch.
+expect_code 2 "$SUTURE" mkpatch "${mkpatch_args[@]}" -o "$WORK/cve.suture" --cve CVE-24-1
+expect_match "$(cat "$WORK/last")" "^suture mkpatch: invalid --cve 'CVE-24-1'; expected an id like CVE-2024-12345$" \
+	"malformed --cve"
+[ ! -e "$WORK/cve.suture" ] || fail "mkpatch with a malformed --cve wrote a patch"
+expect_code 0 "$SUTURE" mkpatch "${mkpatch_args[@]}" -o "$WORK/cve.suture" --cve CVE-2024-45490
+expect_match "$("$SUTURE" info "$WORK/cve.suture")" "CVE-2024-45490" "CVE id in the patch"

@@ -384,7 +384,9 @@ def done(record):
         return True
     return sys.argv[2] == "revert" and "is not applied" in (record.get("message") or "")
 ok = records and all(done(r) for r in records)
-pauses = " ".join("%d:%.0fus" % (r["pid"], r.get("pause_us", 0))
+# A pause that needed more than one stop shows the count, as in 4242:120us/2.
+pauses = " ".join("%d:%.0fus%s" % (r["pid"], r.get("pause_us", 0),
+                                   "/%d" % r["attempts"] if r.get("attempts", 1) > 1 else "")
                   for r in records if r.get("result") == "ok")
 messages = "; ".join("%d: %s" % (r["pid"], r.get("message")) for r in records if r.get("message"))
 print("%s\t%s\t%s" % ("OK" if ok else "FAILED", pauses or "-", messages or "-"))

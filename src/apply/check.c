@@ -251,8 +251,13 @@ static int settle(const struct process_state *ps, struct stack_piece *pc,
 {
 	if (pc->verdict < 0)
 		return pc->verdict;
+	if (pc->verdict == 0 && !pc->elsewhere)
+		return 0;
+	/* A walk is due: its module list is built with the threads running. */
+	if (!unwind_check_ready(ps->pid))
+		return CHECK_NEED_WALKER;
 	if (pc->verdict == 0)
-		return pc->elsewhere ? check_elsewhere(ps, pc, ranges, nranges, report) : 0;
+		return check_elsewhere(ps, pc, ranges, nranges, report);
 	/* A word that looks like a return address may be a stale copy: an
 	 * exact walk of the frames can clear the thread. */
 	int walked = unwind_check_thread(ps->pid, pc->t->tid, ranges, nranges, report);
@@ -326,8 +331,5 @@ int check_threads(const struct process_state *ps, const struct thread_set *set,
 		  const struct busy_range *jump_sites, size_t nsites, int allow_active,
 		  struct busy_report *report)
 {
-	int ret = check_pass(ps, set, ranges, nranges, jump_sites, nsites, allow_active, report);
-
-	unwind_check_end();
-	return ret;
+	return check_pass(ps, set, ranges, nranges, jump_sites, nsites, allow_active, report);
 }

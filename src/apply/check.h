@@ -31,11 +31,17 @@ struct busy_report {
 /* Allocate and fault in the buffers for `threads` stacks, before a pause. */
 int check_prepare(size_t threads);
 
+/* check_threads() result: a thread needs the exact walk, see below. */
+#define CHECK_NEED_WALKER 2
+
 /*
  * Check every stopped thread's rip and the live part of its stack (from rsp
  * to the end of the stack's mapping) against `ranges`.  With `allow_active`,
  * only `jump_sites` (the bytes overwritten by the jumps) are forbidden.
  * Returns 0 when safe, 1 when busy (*report filled), or a negative errno.
+ * Returns CHECK_NEED_WALKER when a thread needs the exact walk and
+ * unwind_check_prepare() has not run: let the threads go, call it, and
+ * stop them again.
  */
 int check_threads(const struct process_state *ps, const struct thread_set *set,
 		  const struct busy_range *ranges, size_t nranges,

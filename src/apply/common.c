@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "apply/internal.h"
+#include "apply/unwind_check.h"
 #include "apply/load.h"
 #include "apply/unwind.h"
 #include "util/exitcode.h"
@@ -105,7 +106,7 @@ static int describe_busy(struct process_state *ps, const struct busy_report *b,
 			   "function never returns" : " or raise --timeout");
 }
 
-int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
+static int stop_when_safe(struct process_state *ps, struct thread_set *set,
 			  const struct busy_range *ranges, size_t nranges,
 			  const struct busy_range *sites, size_t nsites,
 			  const struct engine_opts *o, struct engine_result *r, uint64_t *t0)
@@ -132,7 +133,12 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 		uint64_t t_stopped = now_ns();
 		ret = check_threads(ps, set, ranges, nranges, sites, nsites, o->allow_active, &busy);
 		if (ret == -ENOENT) {
-			/* A thread's stack is newer than our copy of the maps. */
+			/* A thread's stack is newer than our copy of the maps, and
+			 * than the walker's module list if there is one, so rebuild
+			 * that list now, inside the pause.  Keeping it prepared
+			 * means CHECK_NEED_WALKER comes at most once per call. */
+			if (unwind_check_ready(ps->pid))
+				unwind_check_prepare(ps->pid);
 			ret = pstate_reload(ps);
 			if (!ret)
 				ret = check_threads(ps, set, ranges, nranges, sites, nsites,
@@ -146,6 +152,12 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 		if (ret == 0)
 			return EXIT_OK;
 		threads_resume(set);
+		if (ret == CHECK_NEED_WALKER) {
+			/* Build the walker's module list with the threads running,
+			 * then stop them again at once. */
+			unwind_check_prepare(ps->pid);
+			continue;
+		}
 		if (ret < 0)
 			return engine_fail(r, EXIT_INTERNAL, "safety check of process %d failed: %s",
 					   (int)ps->pid, strerror(-ret));
@@ -156,6 +168,17 @@ int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
 		if (backoff < 20000000)
 			backoff *= 2;
 	}
+}
+
+int engine_stop_when_safe(struct process_state *ps, struct thread_set *set,
+			  const struct busy_range *ranges, size_t nranges,
+			  const struct busy_range *sites, size_t nsites,
+			  const struct engine_opts *o, struct engine_result *r, uint64_t *t0)
+{
+	int code = stop_when_safe(ps, set, ranges, nranges, sites, nsites, o, r, t0);
+
+	unwind_check_end();
+	return code;
 }
 
 int engine_unmap(struct process_state *ps, struct thread_set *set, uint64_t start, uint64_t end)

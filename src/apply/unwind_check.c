@@ -45,11 +45,15 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 	return DWARF_CB_OK;
 }
 
-/* One Dwfl serves every walk of a check pass: reporting the modules is the slow part. */
+/*
+ * One Dwfl serves every walk of a stop: reporting the modules reads the
+ * process's maps and ELF files, so it is done before the threads stop.
+ */
 static Dwfl *session;
 static pid_t session_pid;
+static int session_tried;
 
-static Dwfl *session_for(pid_t pid)
+void unwind_check_prepare(pid_t pid)
 {
 	static char *debuginfo_path;
 	static const Dwfl_Callbacks callbacks = {
@@ -58,33 +62,37 @@ static Dwfl *session_for(pid_t pid)
 		.debuginfo_path = &debuginfo_path,
 	};
 
-	if (session && session_pid == pid)
-		return session;
 	unwind_check_end();
+	session_pid = pid;
+	session_tried = 1;
 	Dwfl *dwfl = dwfl_begin(&callbacks);
 	if (!dwfl)
-		return NULL;
-	/* The threads are already stopped under suture's ptrace: libdwfl must
-	 * neither attach nor detach them. */
+		return;
+	/* The threads are stopped under suture's ptrace when the frames are
+	 * walked: libdwfl must neither attach nor detach them. */
 	if (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||
 	    dwfl_linux_proc_attach(dwfl, pid, true) != 0) {
 		dwfl_end(dwfl);
-		return NULL;
+		return;
 	}
 	session = dwfl;
-	session_pid = pid;
-	return session;
+}
+
+int unwind_check_ready(pid_t pid)
+{
+	return session_tried && session_pid == pid;
 }
 
 int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
 			struct busy_report *report)
 {
 	struct walk w = { ranges, n, report, tid, 0, 0 };
-	Dwfl *dwfl = session_for(pid);
 
-	if (!dwfl)
+	if (!unwind_check_ready(pid))
+		unwind_check_prepare(pid);
+	if (!session)
 		return -EIO;
-	int walked = dwfl_getthread_frames(dwfl, tid, on_frame, &w);
+	int walked = dwfl_getthread_frames(session, tid, on_frame, &w);
 	if (w.hit)
 		return 1;
 	return walked == 0 ? 0 : -EIO; /* 0: reached the outermost frame */
@@ -96,4 +104,5 @@ void unwind_check_end(void)
 		dwfl_end(session);
 	session = NULL;
 	session_pid = 0;
+	session_tried = 0;
 }

@@ -22,7 +22,16 @@
 int unwind_check_thread(pid_t pid, pid_t tid, const struct busy_range *ranges, size_t n,
 			struct busy_report *report);
 
-/* Free what the walks of one check pass share; call it once the pass is over. */
+/*
+ * Report the modules of `pid` for the walks, while its threads still run.
+ * A failure shows later as walks that return -EIO.
+ */
+void unwind_check_prepare(pid_t pid);
+
+/* Return 1 when unwind_check_prepare() ran for `pid` since the last unwind_check_end(). */
+int unwind_check_ready(pid_t pid);
+
+/* Free what the walks share; call it when the threads are about to run again for good. */
 void unwind_check_end(void);
 
 #endif

@@ -134,9 +134,10 @@ static int stop_when_safe(struct process_state *ps, struct thread_set *set,
 		ret = check_threads(ps, set, ranges, nranges, sites, nsites, o->allow_active, &busy);
 		if (ret == -ENOENT) {
 			/* A thread's stack is newer than our copy of the maps, and
-			 * than the walker's module list if there is one, so rebuild
-			 * that list now, inside the pause.  Keeping it prepared
-			 * means CHECK_NEED_WALKER comes at most once per call. */
+			 * than the walker's module list if there is one, so that
+			 * list is rebuilt now, inside the pause.  A prepared list
+			 * stays prepared until the call returns, so the check
+			 * returns CHECK_NEED_WALKER at most once per call. */
 			if (unwind_check_ready(ps->pid))
 				unwind_check_prepare(ps->pid);
 			ret = pstate_reload(ps);

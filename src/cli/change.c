@@ -184,13 +184,10 @@ int cli_run_change(const char *what, int argc, char **argv)
 	if (code != EXIT_OK)
 		return code;
 	/* Every change is recorded, so refuse before any change that could not be. */
-	int rc = journal_check(o.journal);
-	if (rc < 0) {
-		fprintf(stderr, "suture: cannot write the audit journal %s: %s; check that its "
-			"directory exists or can be created and is writable, or pass --journal PATH\n",
-			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
+	code = cli_check_journal("", o.journal);
+	if (code != EXIT_OK) {
 		cli_opts_free(&o);
-		return EXIT_JOURNAL;
+		return code;
 	}
 	char why[512] = "";
 	o.trust_optional = !is_apply;

@@ -294,13 +294,9 @@ int cmd_run(int argc, char **argv)
 	int code = parse_run(argc, argv, &o);
 	if (code != EXIT_OK)
 		return code;
-	int rc = journal_check(o.journal);
-	if (rc < 0) {
-		fprintf(stderr, "suture run: cannot write the audit journal %s: %s; check that its "
-			"directory exists or can be created and is writable, or pass --journal PATH\n",
-			o.journal ? o.journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
-		return EXIT_JOURNAL;
-	}
+	code = cli_check_journal(" run", o.journal);
+	if (code != EXIT_OK)
+		return code;
 	struct cli_opts load = { .trusted_dir = o.trusted_dir,
 				 .insecure_skip_verify = o.insecure };
 	for (size_t i = 0; i < o.npatches; i++) {

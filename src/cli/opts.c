@@ -308,3 +308,15 @@ int cli_combine_codes(int previous, int code, size_t index)
 		return EXIT_PARTIAL;
 	return previous;
 }
+
+int cli_check_journal(const char *command, const char *journal)
+{
+	int rc = journal_check(journal);
+
+	if (rc == 0)
+		return EXIT_OK;
+	fprintf(stderr, "suture%s: cannot write the audit journal %s: %s; check that its "
+		"directory exists or can be created and is writable, or pass --journal PATH\n",
+		command, journal ? journal : JOURNAL_DEFAULT_PATH, strerror(-rc));
+	return EXIT_JOURNAL;
+}

@@ -50,4 +50,11 @@ void cli_print_result(const char *action, const struct patch *p, pid_t pid,
 
 int cli_combine_codes(int previous, int code, size_t index);
 
+/*
+ * Check that the audit journal can be appended to, before any process is
+ * touched.  Returns EXIT_OK, or EXIT_JOURNAL after printing a one-line
+ * error prefixed "suture" and `command` (for example " run").
+ */
+int cli_check_journal(const char *command, const char *journal);
+
 #endif

@@ -124,6 +124,24 @@ static size_t build_site_code(uint8_t *code, const struct user_regs_struct *r)
 	return n;
 }
 
+/*
+ * Resume `t` with ptrace `request` (and signal `sig`) and wait for what it
+ * reports next.  Returns 0, -ESRCH when the thread exited, or a negative errno.
+ */
+static int resume_and_wait(struct thread *t, enum __ptrace_request request, int sig,
+			   int *status)
+{
+	if (ptrace(request, t->tid, 0, sig) < 0)
+		return -errno;
+	if (waitpid(t->tid, status, __WALL) < 0)
+		return -errno;
+	if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
+		t->state = THREAD_GONE;
+		return -ESRCH;
+	}
+	return 0;
+}
+
 /* A signal-delivery-stop came before the injected call started. */
 #define SIGNAL_FIRST 1
 
@@ -142,14 +160,9 @@ static int run_site_syscall(struct thread *t, uint64_t site_addr, int *sig)
 
 	for (int tries = 0; tries < 8; tries++) {
 		int status;
-		if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
-			return -errno;
-		if (waitpid(t->tid, &status, __WALL) < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			t->state = THREAD_GONE;
-			return -ESRCH;
-		}
+		int ret = resume_and_wait(t, PTRACE_SYSCALL, 0, &status);
+		if (ret)
+			return ret;
 		if (!WIFSTOPPED(status))
 			continue;
 		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
@@ -192,14 +205,9 @@ static int park(struct thread *t, struct user_regs_struct *regs, int sig)
 		return -errno;
 	for (int tries = 0; tries < 64; tries++) {
 		int status;
-		if (ptrace(PTRACE_CONT, t->tid, 0, sig) < 0)
-			return -errno;
-		if (waitpid(t->tid, &status, __WALL) < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			t->state = THREAD_GONE;
-			return -ESRCH;
-		}
+		int ret = resume_and_wait(t, PTRACE_CONT, sig, &status);
+		if (ret)
+			return ret;
 		if (!WIFSTOPPED(status))
 			continue;
 		if ((status >> 16) == PTRACE_EVENT_STOP)

@@ -55,8 +55,8 @@ static void wait_timer_disarm(void)
 }
 
 /*
- * Run suture at the lowest real-time priority while it holds the threads of
- * a big process stopped.  At normal priority, each thread it wakes to stop
+ * Run suture at the lowest real-time priority while the threads of a big
+ * process are stopped.  At normal priority, each thread it wakes to stop
  * or resume preempts it, so every ptrace call waits behind a context switch.
  * With few threads it is the other way round: a woken thread that cannot
  * preempt suture goes to another CPU, and waking an idle CPU costs more.

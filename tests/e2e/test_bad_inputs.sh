@@ -131,7 +131,7 @@ shared=$(mktemp -d /tmp/suture-e2e-nobody.XXXXXX)
 chmod 755 "$shared"
 cp "$WORK/fix.suture" "$shared/fix.suture"
 chmod 644 "$shared/fix.suture"
-# A journal nobody may write, so that the refusal is the ptrace one.
+# A journal that user nobody may write, so that the rejection is the ptrace one.
 install -m 600 -o nobody /dev/null "$shared/journal.jsonl"
 code=0
 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \

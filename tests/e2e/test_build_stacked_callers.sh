@@ -2,7 +2,7 @@
 # replaces reaches the new version, because calls between the functions of
 # one patch go through the original entries.  stack-caller-one makes
 # process_id call compute, and patch one contains both.  stack-caller-two
-# changes only compute, so patch two holds compute alone.
+# changes only compute, so patch two contains compute alone.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/build/lib.sh"
 
